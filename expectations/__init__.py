@@ -1,0 +1,1 @@
+"""Validation suites declared as data, one module per dataset, and the one runner that executes them."""

@@ -1,0 +1,123 @@
+"""Runs a suite with Great Expectations and turns failures into quarantine rows.
+
+GX has no Polars support, so this is the one place that hands a frame to pandas. Every frame carries
+its source row number, passed to GX as the unexpected-index column, so each failure names its row.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import polars as pl
+
+from expectations.suite import Check, Suite
+from transforms.common import SOURCE_ROW
+
+_GX_LOCK = threading.Lock()
+
+
+@dataclass
+class Validation:
+    suite: Suite
+    valid: pl.DataFrame
+    quarantine: pl.DataFrame  # source_row_number, reasons, record
+    failed_row_checks: dict[str, int] = field(default_factory=dict)
+    table_failures: list[str] = field(default_factory=list)
+
+    @property
+    def rows_checked(self) -> int:
+        return self.valid.height + self.quarantine.height
+
+    @property
+    def quarantined_share(self) -> float:
+        return self.quarantine.height / self.rows_checked if self.rows_checked else 0.0
+
+
+class SuiteError(RuntimeError):
+    """A check could not run at all: a bug in the suite or the transform, not bad data."""
+
+
+@cache
+def _batch_definition() -> Any:
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    import great_expectations as gx  # deferred: importing GX costs seconds
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    asset = context.data_sources.add_pandas("sendflow").add_dataframe_asset(name="frame")
+    return asset.add_batch_definition_whole_dataframe("whole_frame")
+
+
+def _expectation(check: Check) -> Any:
+    import great_expectations as gx
+
+    expectation_class = getattr(gx.expectations, check.expectation)
+    return expectation_class(**dict(check.kwargs), meta={"check": check.name})
+
+
+def _describe(index_entry: dict[str, Any], check: Check) -> str:
+    values = ", ".join(f"{k}={v!r}" for k, v in index_entry.items() if k != SOURCE_ROW)
+    return f"{check.name} ({values})" if values else check.name
+
+
+def validate(frame: pl.DataFrame, suite: Suite, records: pl.DataFrame | None = None) -> Validation:
+    """Run every check of `suite` on `frame`; `records` (source row number + raw columns) fill `record`."""
+    import great_expectations as gx
+
+    checked = frame.with_columns(**suite.derived) if suite.derived else frame
+    by_name = {check.name: check for check in suite.checks}
+    with _GX_LOCK:
+        batch = _batch_definition().get_batch(batch_parameters={"dataframe": checked.to_pandas()})
+        gx_suite = gx.ExpectationSuite(name=f"{suite.dataset}.{suite.table}")
+        for check in suite.checks:
+            gx_suite.add_expectation(_expectation(check))
+        result = batch.validate(
+            gx_suite,
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [SOURCE_ROW]},
+        )
+
+    reasons: dict[int, list[str]] = {}
+    failed_row_checks: dict[str, int] = {}
+    table_failures: list[str] = []
+    table_check_names = {c.name for c in suite.table_checks}
+    for outcome in result.results:
+        name = outcome.expectation_config.meta["check"]
+        if outcome.exception_info.get("raised_exception"):
+            raise SuiteError(
+                f"check {name} of {suite.dataset} could not run: {outcome.exception_info['exception_message']}"
+            )
+        if outcome.success:
+            continue
+        if name in table_check_names:
+            observed = outcome.result.get("observed_value")
+            table_failures.append(f"{name} (observed {observed!r})" if observed is not None else name)
+            continue
+        entries = outcome.result.get("unexpected_index_list") or []
+        failed_row_checks[name] = len(entries)
+        for entry in entries:
+            reasons.setdefault(int(entry[SOURCE_ROW]), []).append(_describe(entry, by_name[name]))
+
+    failures = pl.DataFrame(
+        {SOURCE_ROW: list(reasons), "reasons": ["; ".join(r) for r in reasons.values()]},
+        schema={SOURCE_ROW: pl.Int64, "reasons": pl.String},
+    )
+    quarantine = _with_records(failures, records)
+    valid = frame.filter(~pl.col(SOURCE_ROW).is_in(failures[SOURCE_ROW].implode()))
+    return Validation(suite, valid, quarantine.sort(SOURCE_ROW), failed_row_checks, table_failures)
+
+
+def _with_records(failures: pl.DataFrame, records: pl.DataFrame | None) -> pl.DataFrame:
+    if records is None:
+        return failures.with_columns(pl.lit(None, dtype=pl.String).alias("record"))
+    encoded = records.select(
+        pl.col(SOURCE_ROW).cast(pl.Int64),
+        pl.struct(pl.exclude(SOURCE_ROW)).struct.json_encode().alias("record"),
+    )
+    return failures.join(encoded, on=SOURCE_ROW, how="left")

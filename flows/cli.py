@@ -1,0 +1,109 @@
+"""The `sendflow` command. Exit codes: 0 every file loaded or duplicate, 1 a file rejected or failed, 2 usage."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from flows.settings import Settings, get_settings
+from transforms.common import normalise_academic_year
+
+EXIT_OK, EXIT_FILE_PROBLEM, EXIT_USAGE = 0, 1, 2
+
+
+def _academic_year(text: str) -> str:
+    try:
+        return normalise_academic_year(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sendflow", description="SEND data pipeline for English schools.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    ingest = commands.add_parser("ingest", help="load files into the warehouse")
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    ingest.add_argument("--academic-year", type=_academic_year, help="year of files that do not name it, e.g. 2023/24")
+    status = commands.add_parser("status", help="recent loads from etl_load")
+    status.add_argument("--limit", type=int, default=20)
+    commands.add_parser("demo", help="run the pipeline on the bundled sample extracts")
+    db = commands.add_parser("db", help="warehouse schema")
+    db.add_argument("action", choices=["init"])
+    return parser
+
+
+def _prepare_prefect(settings: Settings) -> None:
+    """Keep Prefect's own state under the sendflow home and its chatter down; set before Prefect is imported."""
+    settings.prefect_home.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", settings.prefect_log_level)
+    os.environ.setdefault("PREFECT_LOGGING_SERVER_LEVEL", "WARNING")
+
+
+def _ingest(paths: list[Path], academic_year: str | None, settings: Settings) -> int:
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        print(f"sendflow ingest: no such file: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_USAGE
+    _prepare_prefect(settings)
+    from flows.ingest import ingest_files
+
+    outcomes = ingest_files([str(p.resolve()) for p in paths], academic_year)
+    for outcome in outcomes:
+        print(outcome.line())
+    return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FILE_PROBLEM
+
+
+def _status(settings: Settings, limit: int) -> int:
+    from flows.report_text import table
+    from warehouse.connection import Warehouse
+    from warehouse.ledger import recent_loads
+    from warehouse.schema import ensure_schema
+
+    warehouse = Warehouse(settings.warehouse_url)
+    ensure_schema(warehouse)
+    loads = recent_loads(warehouse, limit)
+    columns = ["load_id", "finished_at", "status", "dataset", "source_name", "partition_values",
+               "rows_loaded", "rows_quarantined", "message"]  # fmt: skip
+    rows = [
+        [row["load_id"], row["finished_at"].strftime("%Y-%m-%d %H:%M:%S") if row["finished_at"] else None,
+         *[row[c] for c in columns[2:-1]], (row["message"] or "")[:80]]
+        for row in loads.iter_rows(named=True)
+    ]  # fmt: skip
+    print(f"Recent loads in {warehouse.describe()}:")
+    print(
+        table(
+            ["load", "finished (UTC)", "status", "dataset", "file", "partitions", "loaded", "quarantined", "message"],
+            rows,
+        )
+    )
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = get_settings()
+    if args.command == "ingest":
+        return _ingest(args.paths, args.academic_year, settings)
+    if args.command == "status":
+        return _status(settings, args.limit)
+    if args.command == "demo":
+        _prepare_prefect(settings)
+        from flows.demo import run_demo
+
+        return run_demo(settings)
+    if args.command == "db":
+        from warehouse.connection import Warehouse
+        from warehouse.schema import ensure_schema
+
+        ensure_schema(Warehouse(settings.warehouse_url))
+        print(f"schema is current in {Warehouse(settings.warehouse_url).describe()}")
+        return EXIT_OK
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""The one settings object. Every knob is an environment variable with the SENDFLOW_ prefix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SENDFLOW_", extra="ignore")
+
+    home: Path = Field(
+        default=Path("var"), description="Working folder for the embedded warehouse, lake and landing zone."
+    )
+    warehouse_url: str = Field(default="", description="sqlite:///path or postgresql://user@host:port/db")
+    lake_dir: Path = Field(default=Path(), description="Root of the Parquet lake (bronze/silver/gold).")
+    landing_dir: Path = Field(
+        default=Path(), description="Where files arrive; rejected files are kept under rejected/."
+    )
+    quarantine_threshold: float = Field(
+        default=0.05, ge=0, le=1, description="Share of quarantined rows above which a whole file is rejected."
+    )
+    prefect_log_level: str = Field(default="WARNING", description="Log level for Prefect's own loggers on the CLI.")
+
+    @model_validator(mode="after")
+    def _fill_paths_from_home(self) -> Settings:
+        self.home = self.home.expanduser().resolve()
+        if not self.warehouse_url:
+            self.warehouse_url = f"sqlite:///{self.home / 'warehouse.sqlite'}"
+        if self.lake_dir == Path():
+            self.lake_dir = self.home / "lake"
+        if self.landing_dir == Path():
+            self.landing_dir = self.home / "landing"
+        self.lake_dir = self.lake_dir.expanduser().resolve()
+        self.landing_dir = self.landing_dir.expanduser().resolve()
+        return self
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.home / "prefect"
+
+
+def get_settings() -> Settings:
+    """Read afresh each time: cheap, and tests and long-running servers see changed environments."""
+    return Settings()

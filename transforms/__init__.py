@@ -1,0 +1,1 @@
+"""Pure Polars transforms: frame in, frame out. No Prefect, no file or database I/O."""

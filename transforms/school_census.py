@@ -1,0 +1,206 @@
+"""School-level census (January): performance-tables england_census and DfE SEN school-level data."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from transforms.common import (
+    SOURCE_ROW,
+    Layout,
+    SourceInfo,
+    as_count,
+    as_float,
+    code_text,
+    count_status,
+    harmonise_columns,
+    spring_census_date,
+)
+
+NEED_CODES: tuple[str, ...] = (
+    "spld", "mld", "sld", "pmld", "semh", "slcn", "hi", "vi", "msi", "pd", "asd", "oth", "nsa",
+)  # fmt: skip
+
+PERF_TABLES = Layout(
+    name="perf_tables_census",
+    dataset="school_census",
+    description="performance-tables england_census (2018-19 and 2023-24 layouts)",
+    required=("URN", "LA", "ESTAB", "SCHOOLTYPE", "NOR", "TSENELSE", "PSENELSE", "TSENELK", "PSENELK"),
+    optional=(
+        "NORG",
+        "NORB",
+        "NUMEAL",
+        "NUMENGFL",
+        "NUMUNCFL",
+        "PNUMEAL",
+        "PNUMUNCFL",
+        "PNUMUNCLF",
+        "NUMFSM",
+        "NUMFSMEVER",
+        "NORFSMEVER",
+        "PNUMFSMEVER",
+    ),
+    year_from="external",
+)
+SEN_UNDERLYING = Layout(
+    name="sen_school_level_underlying",
+    dataset="school_census",
+    description="DfE 'Special educational needs in England' school-level underlying data (2022/23 layout)",
+    required=("time_period", "old_la_code", "URN", "estab", "Total pupils", "SEN support", "EHC plan"),
+    optional=(
+        "geographic_level",
+        "laestab",
+        "type_of_establishment",
+        "phase_type_grouping",
+        *(f"EHC_Primary_need_{code}" for code in NEED_CODES),
+        *(f"SUP_Primary_need_{code}" for code in NEED_CODES),
+    ),
+    year_from="column",
+)
+LAYOUTS: tuple[Layout, ...] = (PERF_TABLES, SEN_UNDERLYING)
+
+# Performance tables renamed the pupil referral unit row between years; report one vocabulary.
+SCHOOL_TYPE_HARMONISED = {
+    "Pupil referral unit": "State-funded AP school",
+    "Special school": "State-funded special school",
+}
+
+COUNT_COLUMNS = ("total_pupils", "ehc_plan", "sen_support")
+NEED_COLUMNS = tuple(f"ehc_primary_need_{c}" for c in NEED_CODES) + tuple(
+    f"sen_support_primary_need_{c}" for c in NEED_CODES
+)
+SUPPLEMENTARY_COUNTS = (
+    "girls", "boys", "eal_pupils", "english_first_language_pupils", "unclassified_language_pupils",
+    "fsm_pupils", "fsm_ever_6_pupils", "fsm_ever_6_denominator",
+)  # fmt: skip
+SUPPLEMENTARY_PCTS = ("eal_pct", "unclassified_language_pct", "fsm_ever_6_pct")
+
+COLUMNS: tuple[str, ...] = (
+    "urn", "academic_year", "census_date", "la_code", "estab", "laestab", "school_type",
+    "total_pupils", "total_pupils_status", "ehc_plan", "ehc_plan_status", "sen_support", "sen_support_status",
+    "ehc_plan_pct", "sen_support_pct", *NEED_COLUMNS, *SUPPLEMENTARY_COUNTS, *SUPPLEMENTARY_PCTS,
+    "supplementary_status", "source_layout", SOURCE_ROW,
+)  # fmt: skip
+
+
+def _fraction_or_percent(frame: pl.DataFrame, columns: tuple[str, ...]) -> float:
+    """Scale to 0-100: 2018-19 publishes percentages, the 2023-24 re-save unrounded fractions.
+
+    A file whose every percentage is at most 1 is taken as fractions; a school that truly had at most 1%
+    in a 0-100 file would then fail the count-consistency check rather than load wrong.
+    """
+    peak = frame.select(pl.max_horizontal([as_float(c).max() for c in columns])).item()
+    return 100.0 if peak is not None and peak <= 1.0 else 1.0
+
+
+def _from_perf_tables(raw: pl.DataFrame, academic_year: str) -> pl.DataFrame:
+    frame = harmonise_columns(raw, PERF_TABLES).filter(pl.col("URN").str.strip_chars() != "NAT")
+    scale = _fraction_or_percent(frame, ("PSENELSE", "PSENELK"))
+    supplementary_scale = _fraction_or_percent(frame, ("PNUMEAL", "PNUMFSMEVER"))
+    unclassified_pct = pl.coalesce(as_float("PNUMUNCFL"), as_float("PNUMUNCLF"))
+    return frame.select(
+        code_text("URN").alias("urn"),
+        pl.lit(academic_year).alias("academic_year"),
+        code_text("LA").alias("la_code"),
+        code_text("ESTAB").alias("estab"),
+        (code_text("LA") + code_text("ESTAB")).alias("laestab"),
+        pl.col("SCHOOLTYPE").str.strip_chars().replace(SCHOOL_TYPE_HARMONISED).alias("school_type"),
+        as_count("NOR").alias("total_pupils"),
+        count_status("NOR").alias("total_pupils_status"),
+        as_count("TSENELSE").alias("ehc_plan"),
+        count_status("TSENELSE").alias("ehc_plan_status"),
+        as_count("TSENELK").alias("sen_support"),
+        count_status("TSENELK").alias("sen_support_status"),
+        (as_float("PSENELSE") * scale).alias("ehc_plan_pct"),
+        (as_float("PSENELK") * scale).alias("sen_support_pct"),
+        as_count("NORG").alias("girls"),
+        as_count("NORB").alias("boys"),
+        as_count("NUMEAL").alias("eal_pupils"),
+        as_count("NUMENGFL").alias("english_first_language_pupils"),
+        as_count("NUMUNCFL").alias("unclassified_language_pupils"),
+        as_count("NUMFSM").alias("fsm_pupils"),
+        as_count("NUMFSMEVER").alias("fsm_ever_6_pupils"),
+        as_count("NORFSMEVER").alias("fsm_ever_6_denominator"),
+        (as_float("PNUMEAL") * supplementary_scale).alias("eal_pct"),
+        (unclassified_pct * supplementary_scale).alias("unclassified_language_pct"),
+        (as_float("PNUMFSMEVER") * supplementary_scale).alias("fsm_ever_6_pct"),
+        count_status("NUMEAL").alias("supplementary_status"),
+        pl.lit(PERF_TABLES.name).alias("source_layout"),
+        pl.col(SOURCE_ROW),
+    )
+
+
+def _percent_of_total(count: str) -> pl.Expr:
+    total = pl.col("total_pupils")
+    return pl.when(total > 0).then(pl.col(count) * 100.0 / total)
+
+
+def _academic_year_from_time_period() -> pl.Expr:
+    """EES time_period 202223 -> '2023/24'-style text; anything else stays NULL and fails validation."""
+    period = pl.col("time_period").str.strip_chars()
+    return (
+        pl.when(period.str.contains(r"^20\d{4}$"))
+        .then(period.str.slice(0, 4) + "/" + period.str.slice(4, 2))
+        .alias("academic_year")
+    )
+
+
+def _from_sen_underlying(raw: pl.DataFrame) -> pl.DataFrame:
+    frame = harmonise_columns(raw, SEN_UNDERLYING)
+    level = pl.col("geographic_level").str.strip_chars().str.to_lowercase()
+    frame = frame.filter(level.is_null() | (level == "school"))
+    needs = [
+        as_count(f"{prefix}_Primary_need_{code}").alias(f"{target}_primary_need_{code}")
+        for prefix, target in (("EHC", "ehc"), ("SUP", "sen_support"))
+        for code in NEED_CODES
+    ]
+    typed = frame.select(
+        code_text("URN").alias("urn"),
+        _academic_year_from_time_period(),
+        code_text("old_la_code").alias("la_code"),
+        code_text("estab").alias("estab"),
+        pl.coalesce(code_text("laestab"), code_text("old_la_code") + code_text("estab")).alias("laestab"),
+        pl.col("type_of_establishment").str.strip_chars().alias("school_type"),
+        as_count("Total pupils").alias("total_pupils"),
+        count_status("Total pupils").alias("total_pupils_status"),
+        as_count("EHC plan").alias("ehc_plan"),
+        count_status("EHC plan").alias("ehc_plan_status"),
+        as_count("SEN support").alias("sen_support"),
+        count_status("SEN support").alias("sen_support_status"),
+        *needs,
+        pl.lit(SEN_UNDERLYING.name).alias("source_layout"),
+        pl.col(SOURCE_ROW),
+    )
+    return typed.with_columns(
+        _percent_of_total("ehc_plan").alias("ehc_plan_pct"),
+        _percent_of_total("sen_support").alias("sen_support_pct"),
+    )
+
+
+def fct_school_census(raw: pl.DataFrame, source: SourceInfo) -> pl.DataFrame:
+    """One row per school per academic year, national rows dropped, counts typed with their status."""
+    if source.layout == PERF_TABLES.name:
+        if source.academic_year is None:
+            raise ValueError("the performance-tables census does not name its year; an academic year is required")
+        frame = _from_perf_tables(raw, source.academic_year)
+    elif source.layout == SEN_UNDERLYING.name:
+        frame = _from_sen_underlying(raw)
+    else:
+        raise ValueError(f"school_census has no layout {source.layout!r}")
+    census_dates = {year: spring_census_date(year) for year in frame["academic_year"].unique().drop_nulls()}
+    frame = frame.with_columns(
+        pl.col("academic_year").replace_strict(census_dates, default=None, return_dtype=pl.Date).alias("census_date")
+    )
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    frame = frame.with_columns(
+        [
+            pl.lit(
+                None, dtype=pl.String if c.endswith("_status") else pl.Float64 if c.endswith("_pct") else pl.Int64
+            ).alias(c)
+            for c in missing
+        ]
+    )
+    return frame.select(COLUMNS)
+
+
+def build(raw: pl.DataFrame, source: SourceInfo) -> dict[str, pl.DataFrame]:
+    return {"fct_school_census": fct_school_census(raw, source)}

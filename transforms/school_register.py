@@ -1,0 +1,248 @@
+"""The school register: performance-tables school information and GIAS edubasealldata snapshots,
+turned into a type-2 school dimension and a trust dimension."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from transforms.common import (
+    SOURCE_ROW,
+    Layout,
+    SourceInfo,
+    academic_year_start,
+    code_text,
+    harmonise_columns,
+    match_columns,
+    parse_dmy,
+)
+
+PERF_SCHOOL_INFORMATION = Layout(
+    name="perf_tables_school_information",
+    dataset="school_register",
+    description="performance-tables england_school_information (GIAS-derived register, no trusts)",
+    required=(
+        "URN",
+        "LA",
+        "ESTAB",
+        "LAESTAB",
+        "SCHNAME",
+        "SCHSTATUS",
+        "OPENDATE",
+        "CLOSEDATE",
+        "MINORGROUP",
+        "SCHOOLTYPE",
+        "ISPRIMARY",
+        "ISSECONDARY",
+        "ISPOST16",
+    ),
+    optional=("LANAME", "AGELOW", "AGEHIGH"),
+    year_from="external",
+)
+GIAS_ESTABLISHMENTS = Layout(
+    name="gias_edubasealldata",
+    dataset="school_register",
+    description="GIAS edubasealldata establishment extract",
+    required=(
+        "URN",
+        "LA (code)",
+        "EstablishmentNumber",
+        "EstablishmentName",
+        "TypeOfEstablishment (name)",
+        "EstablishmentStatus (name)",
+        "OpenDate",
+        "CloseDate",
+        "PhaseOfEducation (name)",
+    ),
+    optional=(
+        "EstablishmentTypeGroup (name)",
+        "Trusts (code)",
+        "Trusts (name)",
+        "TrustSchoolFlag (name)",
+        "LastChangedDate",
+        "StatutoryLowAge",
+        "StatutoryHighAge",
+    ),
+    year_from="snapshot",
+)
+LAYOUTS: tuple[Layout, ...] = (PERF_SCHOOL_INFORMATION, GIAS_ESTABLISHMENTS)
+
+OPEN_STATUSES = ("Open", "Open, but proposed to close")
+TRUST_TYPES = {
+    "Supported by a multi-academy trust": "Multi-academy trust",
+    "Supported by a single-academy trust": "Single-academy trust",
+    "Supported by a trust": "Trust",
+}
+# The attributes whose change opens a new dim_school version.
+TRACKED: tuple[str, ...] = (
+    "laestab", "la_code", "school_name", "establishment_type", "establishment_group", "phase",
+    "school_status", "is_open", "open_date", "close_date", "trust_id",
+)  # fmt: skip
+SNAPSHOT_COLUMNS: tuple[str, ...] = (
+    "urn", "snapshot_date", "laestab", "la_code", "estab", "school_name", "establishment_type",
+    "establishment_group", "phase", "school_status", "is_open", "open_date", "close_date",
+    "statutory_low_age", "statutory_high_age", "trust_id", "trust_name", "trust_type", "has_trust_info",
+    "source_layout", SOURCE_ROW,
+)  # fmt: skip
+
+
+def _phase_from_flags() -> pl.Expr:
+    primary, secondary, post16 = (pl.col(c).str.strip_chars() == "1" for c in ("ISPRIMARY", "ISSECONDARY", "ISPOST16"))
+    return (
+        pl.when(primary & secondary).then(pl.lit("All-through"))
+        .when(primary).then(pl.lit("Primary"))
+        .when(secondary).then(pl.lit("Secondary"))
+        .when(post16).then(pl.lit("16 plus"))
+        .otherwise(pl.lit("Not applicable"))
+    )  # fmt: skip
+
+
+def _perf_snapshot_date(source: SourceInfo) -> date:
+    # The register published with a year's tables describes the schools of that year.
+    if source.snapshot_date is not None:
+        return source.snapshot_date
+    if source.academic_year is None:
+        raise ValueError(
+            "the performance-tables school information does not name its year; an academic year is required"
+        )
+    return date(academic_year_start(source.academic_year), 9, 1)
+
+
+def _from_perf_tables(raw: pl.DataFrame, source: SourceInfo) -> pl.DataFrame:
+    frame = harmonise_columns(raw, PERF_SCHOOL_INFORMATION)
+    status = pl.col("SCHSTATUS").str.strip_chars()
+    return frame.select(
+        code_text("URN").alias("urn"),
+        pl.lit(_perf_snapshot_date(source)).alias("snapshot_date"),
+        code_text("LAESTAB").alias("laestab"),
+        code_text("LA").alias("la_code"),
+        code_text("ESTAB").alias("estab"),
+        pl.col("SCHNAME").str.strip_chars().alias("school_name"),
+        pl.col("SCHOOLTYPE").str.strip_chars().alias("establishment_type"),
+        pl.col("MINORGROUP").str.strip_chars().alias("establishment_group"),
+        _phase_from_flags().alias("phase"),
+        status.alias("school_status"),
+        status.is_in(OPEN_STATUSES).alias("is_open"),
+        parse_dmy("OPENDATE").alias("open_date"),
+        parse_dmy("CLOSEDATE").alias("close_date"),
+        code_text("AGELOW").cast(pl.Int64, strict=False).alias("statutory_low_age"),
+        code_text("AGEHIGH").cast(pl.Int64, strict=False).alias("statutory_high_age"),
+        pl.lit(None, dtype=pl.String).alias("trust_id"),
+        pl.lit(None, dtype=pl.String).alias("trust_name"),
+        pl.lit(None, dtype=pl.String).alias("trust_type"),
+        pl.lit(False).alias("has_trust_info"),
+        pl.lit(PERF_SCHOOL_INFORMATION.name).alias("source_layout"),
+        pl.col(SOURCE_ROW),
+    )
+
+
+def _from_gias(raw: pl.DataFrame, source: SourceInfo) -> pl.DataFrame:
+    has_trust_info = bool(match_columns(raw.columns, ["Trusts (code)"]))
+    frame = harmonise_columns(raw, GIAS_ESTABLISHMENTS)
+    snapshot = source.snapshot_date or frame.select(parse_dmy("LastChangedDate").max()).item()
+    if snapshot is None:
+        raise ValueError("cannot date this GIAS extract: no date in its name and no LastChangedDate values")
+    status = pl.col("EstablishmentStatus (name)").str.strip_chars()
+    number = code_text("EstablishmentNumber")
+    la = code_text("LA (code)")
+    return frame.select(
+        code_text("URN").alias("urn"),
+        pl.lit(snapshot, dtype=pl.Date).alias("snapshot_date"),
+        (la + number).alias("laestab"),
+        la.alias("la_code"),
+        number.alias("estab"),
+        pl.col("EstablishmentName").str.strip_chars().alias("school_name"),
+        pl.col("TypeOfEstablishment (name)").str.strip_chars().alias("establishment_type"),
+        pl.col("EstablishmentTypeGroup (name)").str.strip_chars().alias("establishment_group"),
+        pl.col("PhaseOfEducation (name)").str.strip_chars().alias("phase"),
+        status.alias("school_status"),
+        status.is_in(OPEN_STATUSES).alias("is_open"),
+        parse_dmy("OpenDate").alias("open_date"),
+        parse_dmy("CloseDate").alias("close_date"),
+        code_text("StatutoryLowAge").cast(pl.Int64, strict=False).alias("statutory_low_age"),
+        code_text("StatutoryHighAge").cast(pl.Int64, strict=False).alias("statutory_high_age"),
+        code_text("Trusts (code)").alias("trust_id"),
+        pl.col("Trusts (name)").str.strip_chars().replace("", None).alias("trust_name"),
+        pl.col("TrustSchoolFlag (name)")
+        .str.strip_chars()
+        .replace_strict(TRUST_TYPES, default=None)
+        .alias("trust_type"),
+        pl.lit(has_trust_info).alias("has_trust_info"),
+        pl.lit(GIAS_ESTABLISHMENTS.name).alias("source_layout"),
+        pl.col(SOURCE_ROW),
+    )
+
+
+def school_register_snapshot(raw: pl.DataFrame, source: SourceInfo) -> pl.DataFrame:
+    """One row per establishment in one register snapshot, in one vocabulary whatever the source."""
+    if source.layout == PERF_SCHOOL_INFORMATION.name:
+        return _from_perf_tables(raw, source).select(SNAPSHOT_COLUMNS)
+    if source.layout == GIAS_ESTABLISHMENTS.name:
+        return _from_gias(raw, source).select(SNAPSHOT_COLUMNS)
+    raise ValueError(f"school_register has no layout {source.layout!r}")
+
+
+def dim_school(snapshots: pl.DataFrame) -> pl.DataFrame:
+    """Type-2 history: a new version whenever a tracked attribute changes between snapshots.
+
+    A snapshot that carries no trust information (performance tables) keeps the school's last known
+    trust rather than reading as 'left its trust'.
+    """
+    if snapshots.is_empty():
+        return _empty_dim_school()
+    # "\x00none" marks a snapshot that says "no trust", as opposed to one that says nothing about trusts.
+    trust_token = pl.when(pl.col("has_trust_info")).then(pl.col("trust_id").fill_null("\x00none"))
+    ordered = snapshots.sort("urn", "snapshot_date").with_columns(
+        trust_token.forward_fill().over("urn").replace("\x00none", None).alias("trust_id")
+    )
+    fingerprint = pl.struct(list(TRACKED)).hash()
+    changed = (fingerprint != fingerprint.shift(1).over("urn")).fill_null(True)
+    versions = ordered.filter(changed)
+    versions = versions.with_columns(
+        pl.col("snapshot_date").alias("valid_from"),
+        pl.col("snapshot_date").shift(-1).over("urn").alias("valid_to"),
+    )
+    return versions.select(
+        "urn", *TRACKED[:-1], "trust_id", "statutory_low_age", "statutory_high_age",
+        "valid_from", "valid_to", pl.col("valid_to").is_null().alias("is_current"),
+    ).select(DIM_SCHOOL_COLUMNS)  # fmt: skip
+
+
+DIM_SCHOOL_COLUMNS: tuple[str, ...] = (
+    "urn", "laestab", "la_code", "school_name", "establishment_type", "establishment_group", "phase",
+    "school_status", "is_open", "open_date", "close_date", "trust_id", "statutory_low_age",
+    "statutory_high_age", "valid_from", "valid_to", "is_current",
+)  # fmt: skip
+
+
+def _empty_dim_school() -> pl.DataFrame:
+    return pl.DataFrame(schema={c: pl.String for c in DIM_SCHOOL_COLUMNS}).with_columns(
+        pl.col("is_open", "is_current").cast(pl.Boolean),
+        pl.col("open_date", "close_date", "valid_from", "valid_to").cast(pl.Date),
+        pl.col("statutory_low_age", "statutory_high_age").cast(pl.Int64),
+    )
+
+
+def dim_trust(snapshots: pl.DataFrame) -> pl.DataFrame:
+    """One row per trust seen in any snapshot, named as in the latest snapshot that lists it."""
+    trusts = snapshots.filter(pl.col("has_trust_info") & pl.col("trust_id").is_not_null())
+    latest = (
+        trusts.sort("snapshot_date")
+        .group_by("trust_id")
+        .agg(
+            pl.col("trust_name").drop_nulls().last(),
+            pl.col("trust_type").drop_nulls().last(),
+        )
+    )
+    return latest.select(
+        "trust_id",
+        pl.lit(None, dtype=pl.String).alias("trust_ref"),
+        "trust_name",
+        pl.lit(None, dtype=pl.String).alias("companies_house_number"),
+        "trust_type",
+    ).sort("trust_id")
+
+
+def build(raw: pl.DataFrame, source: SourceInfo) -> dict[str, pl.DataFrame]:
+    return {"school_register_snapshot": school_register_snapshot(raw, source)}

@@ -1,0 +1,1 @@
+"""Storage: SQLModel table definitions, the lake writer, bulk loaders, the load ledger and views."""
