@@ -45,9 +45,11 @@ class SuiteError(RuntimeError):
 @cache
 def _batch_definition() -> Any:
     os.environ.setdefault("TQDM_DISABLE", "1")
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx  # deferred: importing GX costs seconds
     from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)

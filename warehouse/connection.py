@@ -61,6 +61,17 @@ class Warehouse:
 
         return adbc_postgresql.connect(self.libpq_url)
 
+    def cursor(self, connection: Any) -> Any:
+        """A cursor whose query results keep their types whatever the first rows hold.
+
+        ADBC's SQLite driver guesses each column's type from the first batch of rows and fails when a
+        later batch disagrees (a date column NULL for the first thousand schools); one batch avoids it.
+        """
+        cursor = connection.cursor()
+        if self.dialect == "sqlite":
+            cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(1 << 30)})
+        return cursor
+
     def param(self, position: int) -> str:
         """Placeholder for the n-th (1-based) query parameter."""
         return "?" if self.dialect == "sqlite" else f"${position}"

@@ -69,7 +69,7 @@ def record_outcome(warehouse: Warehouse, record: LoadRecord, quarantine: pl.Data
     """Write a load that publishes nothing (duplicate, rejected, failed) in its own transaction."""
     connection = warehouse.connect()
     try:
-        cursor = connection.cursor()
+        cursor = warehouse.cursor(connection)
         load_id = insert_load(cursor, warehouse, record)
         if quarantine is not None and record.dataset:
             insert_quarantine(cursor, load_id, record.dataset, quarantine)
@@ -101,7 +101,7 @@ def recent_loads(warehouse: Warehouse, limit: int = 20) -> pl.DataFrame:
 def query(warehouse: Warehouse, sql: str, parameters: list[Any] | None = None) -> pl.DataFrame:
     connection = warehouse.connect()
     try:
-        cursor = connection.cursor()
+        cursor = warehouse.cursor(connection)
         cursor.execute(sql, parameters or None)
         result = pl.from_arrow(cursor.fetch_arrow_table())
         connection.rollback()

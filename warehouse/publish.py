@@ -59,7 +59,7 @@ def publish(
     connection = warehouse.connect()
     staged: list[StagedFile] = []
     try:
-        cursor = connection.cursor()
+        cursor = warehouse.cursor(connection)
         try:
             load_id = insert_load(cursor, warehouse, record)
         except Exception as error:

@@ -13,8 +13,8 @@ VIEWS: Mapping[str, str] = {
                SUM(c.total_pupils) AS total_pupils,
                SUM(c.ehc_plan) AS ehc_plan,
                SUM(c.sen_support) AS sen_support,
-               100.0 * SUM(c.ehc_plan) / NULLIF(SUM(c.total_pupils), 0) AS ehc_plan_pct,
-               100.0 * SUM(c.sen_support) / NULLIF(SUM(c.total_pupils), 0) AS sen_support_pct
+               CAST(100.0 * SUM(c.ehc_plan) / NULLIF(SUM(c.total_pupils), 0) AS DOUBLE PRECISION) AS ehc_plan_pct,
+               CAST(100.0 * SUM(c.sen_support) / NULLIF(SUM(c.total_pupils), 0) AS DOUBLE PRECISION) AS sen_support_pct
         FROM fct_school_census c
         LEFT JOIN dim_local_authority la ON la.la_code = c.la_code
         WHERE {_COMPLETE}
@@ -26,8 +26,8 @@ VIEWS: Mapping[str, str] = {
                SUM(c.total_pupils) AS total_pupils,
                SUM(c.ehc_plan) AS ehc_plan,
                SUM(c.sen_support) AS sen_support,
-               100.0 * SUM(c.ehc_plan) / NULLIF(SUM(c.total_pupils), 0) AS ehc_plan_pct,
-               100.0 * SUM(c.sen_support) / NULLIF(SUM(c.total_pupils), 0) AS sen_support_pct
+               CAST(100.0 * SUM(c.ehc_plan) / NULLIF(SUM(c.total_pupils), 0) AS DOUBLE PRECISION) AS ehc_plan_pct,
+               CAST(100.0 * SUM(c.sen_support) / NULLIF(SUM(c.total_pupils), 0) AS DOUBLE PRECISION) AS sen_support_pct
         FROM fct_school_census c
         WHERE {_COMPLETE}
         GROUP BY c.academic_year

@@ -1,0 +1,42 @@
+"""Every registered dataset has all its parts, in the places the layout promises."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from expectations.suite import Suite
+from flows.registry import DATASETS
+from tests.conftest import PROJECT
+from warehouse import models
+
+
+@pytest.mark.parametrize("dataset", DATASETS, ids=lambda d: d.name)
+def test_dataset_has_a_module_in_every_layer(dataset) -> None:
+    transform = importlib.import_module(f"transforms.{dataset.name}")
+    expectations = importlib.import_module(f"expectations.{dataset.name}")
+    model_module = importlib.import_module(f"warehouse.models.{dataset.name}")
+
+    assert transform.LAYOUTS and all(layout.dataset == dataset.name for layout in transform.LAYOUTS)
+    assert dataset.build is transform.build
+    assert isinstance(expectations.SUITE, Suite) and expectations.SUITE is dataset.suite
+    assert expectations.SUITE.grain.strip(), "a suite states its grain in a sentence"
+    tables_in_module = {
+        getattr(obj, "__tablename__", None) for obj in vars(model_module).values() if isinstance(obj, type)
+    }
+    for table in (dataset.table, *dataset.derived):
+        assert table in models.metadata.tables, f"{table} is not a warehouse table"
+    assert {dataset.table, *dataset.derived} <= tables_in_module
+    assert dataset.partition_key in models.metadata.tables[dataset.table].columns
+
+
+@pytest.mark.parametrize("dataset", DATASETS, ids=lambda d: d.name)
+def test_dataset_has_tests_in_every_layer(dataset) -> None:
+    for layer in ("transforms", "expectations"):
+        assert (PROJECT / "tests" / layer / f"test_{dataset.name}.py").exists()
+
+
+def test_layout_names_are_unique_across_datasets() -> None:
+    names = [layout.name for dataset in DATASETS for layout in dataset.layouts]
+    assert len(names) == len(set(names))
