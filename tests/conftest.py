@@ -89,7 +89,7 @@ def _reset_postgres(url: str) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def backend_context(request: pytest.FixtureRequest, tmp_path: Path) -> Context:  # noqa: PT022
+def backend_context(request: pytest.FixtureRequest, tmp_path: Path) -> Context:
     """The same test on the embedded default and on PostgreSQL (emptied before each test)."""
     url = ""
     if request.param == "postgresql":

@@ -121,9 +121,13 @@ def code_text(column: str) -> pl.Expr:
 
 
 def parse_dmy(column: str) -> pl.Expr:
-    """GIAS and performance tables write dates as DD-MM-YYYY (sometimes DD/MM/YYYY)."""
+    """GIAS and performance tables write DD-MM-YYYY (or DD/MM/YYYY); a workbook re-saved by Excel gives
+    real date cells, which arrive as ISO text ('2020-09-01' or '2020-09-01 00:00:00')."""
     text = _clean_text(column).str.replace_all("/", "-")
-    return text.str.to_date("%d-%m-%Y", strict=False)
+    return pl.coalesce(
+        text.str.to_date("%d-%m-%Y", strict=False),
+        text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False),
+    )
 
 
 _YEAR_PATTERN = re.compile(r"(?<!\d)(20\d{2})[-_/ ]?(20\d{2}|\d{2})(?!\d)")

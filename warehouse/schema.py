@@ -43,9 +43,7 @@ def existing_tables(cursor: Any, warehouse: Warehouse) -> set[str]:
     if warehouse.dialect == "sqlite":
         cursor.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
     else:
-        cursor.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
-        )
+        cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")
     return {row[0] for row in cursor.fetchall()}
 
 

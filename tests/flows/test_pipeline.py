@@ -8,7 +8,6 @@ import threading
 from pathlib import Path
 
 import polars as pl
-import pytest
 
 from flows.pipeline import Context, FileOutcome, ingest_path
 from flows.settings import Settings
@@ -159,7 +158,9 @@ def _with_bad_la(path: Path, out: Path, bad_rows: int) -> Path:
     return _write(raw.with_columns(pl.when(bad).then(pl.lit("999")).otherwise(pl.col("LA")).alias("LA")), out)
 
 
-def test_a_few_bad_rows_are_quarantined_with_row_numbers_and_the_rest_published(context: Context, tmp_path: Path) -> None:
+def test_a_few_bad_rows_are_quarantined_with_row_numbers_and_the_rest_published(
+    context: Context, tmp_path: Path
+) -> None:
     path = _with_bad_la(CENSUS_2324, tmp_path / "england_census_2023-24.csv", bad_rows=2)
 
     outcome = ingest_path(path, None, context)

@@ -1,0 +1,79 @@
+"""The warehouse carries the contract's public names on both backends, and its reference rows."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from flows.pipeline import Context
+from tests.conftest import CONTRACT, count_rows
+from warehouse import ledger, models
+from warehouse.reference import la_successors, local_authorities
+from warehouse.schema import ensure_schema, existing_tables
+
+# The contract tables this release implements; the others arrive with later datasets.
+IMPLEMENTED = {"dim_local_authority", "dim_school", "dim_trust", "fct_school_census", "etl_load", "etl_quarantine"}
+
+
+def contract_tables() -> dict[str, set[str]]:
+    """Table or view name -> required columns, read from the contract's markdown tables."""
+    if not CONTRACT.exists():
+        pytest.skip(f"the warehouse contract {CONTRACT} is absent")
+    tables: dict[str, set[str]] = {}
+    for line in CONTRACT.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and re.fullmatch(r"`\w+`", cells[0]):
+            columns = set(re.findall(r"`(\w+)`", cells[2]))
+            tables[cells[0].strip("`")] = {c for c in columns if "<" not in c}
+    return tables
+
+
+def test_models_carry_every_required_contract_column() -> None:
+    contract = contract_tables()
+    assert set(contract) >= IMPLEMENTED
+    for name in IMPLEMENTED:
+        columns = set(models.metadata.tables[name].columns.keys())
+        missing = contract[name] - columns - {"ehc_primary_need_", "sen_support_primary_need_"}
+        assert not missing, f"{name} lacks {sorted(missing)}"
+
+
+def test_primary_need_columns_follow_the_contract_codes() -> None:
+    codes = ["asd", "hi", "mld", "msi", "nsa", "oth", "pd", "pmld", "semh", "slcn", "sld", "spld", "vi"]
+    columns = set(models.metadata.tables["fct_school_census"].columns.keys())
+    for prefix in ("ehc_primary_need_", "sen_support_primary_need_"):
+        assert {prefix + code for code in codes} <= columns
+
+
+def test_every_column_has_a_description() -> None:
+    undocumented = [f"{t.name}.{c.name}" for t in models.metadata.tables.values() for c in t.columns if not c.comment]
+    assert not undocumented
+
+
+def test_schema_exists_on_both_backends_and_seeding_is_idempotent(backend_context: Context) -> None:
+    warehouse = backend_context.warehouse
+    ensure_schema(warehouse)  # a second run must change nothing
+
+    connection = warehouse.connect()
+    try:
+        present = existing_tables(warehouse.cursor(connection), warehouse)
+    finally:
+        connection.close()
+    assert set(models.metadata.tables) <= present
+    assert {"v_la_census_summary", "v_national_census_summary"} <= present
+    assert count_rows(warehouse, "dim_local_authority") == local_authorities().height
+    assert count_rows(warehouse, "la_successor") == la_successors().height
+
+
+def test_reorganised_authorities_point_at_their_successors(context: Context) -> None:
+    rows = ledger.query(
+        context.warehouse,
+        "SELECT la_code, successor_la_code FROM dim_local_authority WHERE successor_la_code IS NOT NULL",
+    )
+    successors = dict(rows.rows())
+    assert successors["835"] == "838"  # Dorset county -> Dorset unitary
+    assert successors["836"] == successors["837"] == "839"  # Poole and Bournemouth -> BCP
+    assert successors["928"] == "940,941"  # Northamptonshire split
+    assert successors["909"] == "942,943"  # Cumbria split
+    split = ledger.query(context.warehouse, "SELECT successor_la_code FROM la_successor WHERE la_code = '909'")
+    assert sorted(split["successor_la_code"]) == ["942", "943"]
