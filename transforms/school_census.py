@@ -92,6 +92,15 @@ def _fraction_or_percent(frame: pl.DataFrame, columns: tuple[str, ...]) -> float
     return 100.0 if peak is not None and peak <= 1.0 else 1.0
 
 
+def _counts_with_status(sources: dict[str, str]) -> list[pl.Expr]:
+    """The headline counts, each with the status column that says why it is NULL."""
+    return [
+        expr
+        for target, source in sources.items()
+        for expr in (as_count(source).alias(target), count_status(source).alias(f"{target}_status"))
+    ]
+
+
 def _from_perf_tables(raw: pl.DataFrame, academic_year: str) -> pl.DataFrame:
     frame = harmonise_columns(raw, PERF_TABLES).filter(pl.col("URN").str.strip_chars() != "NAT")
     scale = _fraction_or_percent(frame, ("PSENELSE", "PSENELK"))
@@ -104,12 +113,7 @@ def _from_perf_tables(raw: pl.DataFrame, academic_year: str) -> pl.DataFrame:
         code_text("ESTAB").alias("estab"),
         (code_text("LA") + code_text("ESTAB")).alias("laestab"),
         pl.col("SCHOOLTYPE").str.strip_chars().replace(SCHOOL_TYPE_HARMONISED).alias("school_type"),
-        as_count("NOR").alias("total_pupils"),
-        count_status("NOR").alias("total_pupils_status"),
-        as_count("TSENELSE").alias("ehc_plan"),
-        count_status("TSENELSE").alias("ehc_plan_status"),
-        as_count("TSENELK").alias("sen_support"),
-        count_status("TSENELK").alias("sen_support_status"),
+        *_counts_with_status({"total_pupils": "NOR", "ehc_plan": "TSENELSE", "sen_support": "TSENELK"}),
         (as_float("PSENELSE") * scale).alias("ehc_plan_pct"),
         (as_float("PSENELK") * scale).alias("sen_support_pct"),
         as_count("NORG").alias("girls"),
@@ -160,12 +164,7 @@ def _from_sen_underlying(raw: pl.DataFrame) -> pl.DataFrame:
         code_text("estab").alias("estab"),
         pl.coalesce(code_text("laestab"), code_text("old_la_code") + code_text("estab")).alias("laestab"),
         pl.col("type_of_establishment").str.strip_chars().alias("school_type"),
-        as_count("Total pupils").alias("total_pupils"),
-        count_status("Total pupils").alias("total_pupils_status"),
-        as_count("EHC plan").alias("ehc_plan"),
-        count_status("EHC plan").alias("ehc_plan_status"),
-        as_count("SEN support").alias("sen_support"),
-        count_status("SEN support").alias("sen_support_status"),
+        *_counts_with_status({"total_pupils": "Total pupils", "ehc_plan": "EHC plan", "sen_support": "SEN support"}),
         *needs,
         pl.lit(SEN_UNDERLYING.name).alias("source_layout"),
         pl.col(SOURCE_ROW),

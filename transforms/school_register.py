@@ -109,31 +109,52 @@ def _perf_snapshot_date(source: SourceInfo) -> date:
     return date(academic_year_start(source.academic_year), 9, 1)
 
 
-def _from_perf_tables(raw: pl.DataFrame, source: SourceInfo) -> pl.DataFrame:
-    frame = harmonise_columns(raw, PERF_SCHOOL_INFORMATION)
-    status = pl.col("SCHSTATUS").str.strip_chars()
-    return frame.select(
-        code_text("URN").alias("urn"),
-        pl.lit(_perf_snapshot_date(source)).alias("snapshot_date"),
-        code_text("LAESTAB").alias("laestab"),
-        code_text("LA").alias("la_code"),
-        code_text("ESTAB").alias("estab"),
-        pl.col("SCHNAME").str.strip_chars().alias("school_name"),
-        pl.col("SCHOOLTYPE").str.strip_chars().alias("establishment_type"),
-        pl.col("MINORGROUP").str.strip_chars().alias("establishment_group"),
-        _phase_from_flags().alias("phase"),
-        status.alias("school_status"),
+# Where each register attribute sits in each layout; _register_columns types them the same way for both.
+PERF_SOURCE_COLUMNS = {
+    "urn": "URN", "la_code": "LA", "estab": "ESTAB", "laestab": "LAESTAB", "school_name": "SCHNAME",
+    "establishment_type": "SCHOOLTYPE", "establishment_group": "MINORGROUP", "school_status": "SCHSTATUS",
+    "open_date": "OPENDATE", "close_date": "CLOSEDATE", "statutory_low_age": "AGELOW", "statutory_high_age": "AGEHIGH",
+}  # fmt: skip
+GIAS_SOURCE_COLUMNS = {
+    "urn": "URN", "la_code": "LA (code)", "estab": "EstablishmentNumber", "school_name": "EstablishmentName",
+    "establishment_type": "TypeOfEstablishment (name)", "establishment_group": "EstablishmentTypeGroup (name)",
+    "phase": "PhaseOfEducation (name)", "school_status": "EstablishmentStatus (name)", "open_date": "OpenDate",
+    "close_date": "CloseDate", "statutory_low_age": "StatutoryLowAge", "statutory_high_age": "StatutoryHighAge",
+    "trust_id": "Trusts (code)", "trust_name": "Trusts (name)",
+}  # fmt: skip
+_CODES = ("urn", "la_code", "estab", "laestab", "trust_id")
+_DATES = ("open_date", "close_date")
+_AGES = ("statutory_low_age", "statutory_high_age")
+
+
+def _register_columns(sources: dict[str, str]) -> list[pl.Expr]:
+    def typed(target: str, source: str) -> pl.Expr:
+        if target in _CODES:
+            return code_text(source)
+        if target in _DATES:
+            return parse_dmy(source)
+        if target in _AGES:
+            return code_text(source).cast(pl.Int64, strict=False)
+        return pl.col(source).str.strip_chars().replace("", None)
+
+    status = pl.col(sources["school_status"]).str.strip_chars()
+    return [
+        *(typed(target, source).alias(target) for target, source in sources.items()),
         status.is_in(OPEN_STATUSES).alias("is_open"),
-        parse_dmy("OPENDATE").alias("open_date"),
-        parse_dmy("CLOSEDATE").alias("close_date"),
-        code_text("AGELOW").cast(pl.Int64, strict=False).alias("statutory_low_age"),
-        code_text("AGEHIGH").cast(pl.Int64, strict=False).alias("statutory_high_age"),
+        pl.col(SOURCE_ROW),
+    ]
+
+
+def _from_perf_tables(raw: pl.DataFrame, source: SourceInfo) -> pl.DataFrame:
+    return harmonise_columns(raw, PERF_SCHOOL_INFORMATION).select(
+        *_register_columns(PERF_SOURCE_COLUMNS),
+        pl.lit(_perf_snapshot_date(source)).alias("snapshot_date"),
+        _phase_from_flags().alias("phase"),
         pl.lit(None, dtype=pl.String).alias("trust_id"),
         pl.lit(None, dtype=pl.String).alias("trust_name"),
         pl.lit(None, dtype=pl.String).alias("trust_type"),
         pl.lit(False).alias("has_trust_info"),
         pl.lit(PERF_SCHOOL_INFORMATION.name).alias("source_layout"),
-        pl.col(SOURCE_ROW),
     )
 
 
@@ -143,34 +164,14 @@ def _from_gias(raw: pl.DataFrame, source: SourceInfo) -> pl.DataFrame:
     snapshot = source.snapshot_date or frame.select(parse_dmy("LastChangedDate").max()).item()
     if snapshot is None:
         raise ValueError("cannot date this GIAS extract: no date in its name and no LastChangedDate values")
-    status = pl.col("EstablishmentStatus (name)").str.strip_chars()
-    number = code_text("EstablishmentNumber")
-    la = code_text("LA (code)")
+    trust_flag = pl.col("TrustSchoolFlag (name)").str.strip_chars()
     return frame.select(
-        code_text("URN").alias("urn"),
+        *_register_columns(GIAS_SOURCE_COLUMNS),
+        (code_text("LA (code)") + code_text("EstablishmentNumber")).alias("laestab"),
         pl.lit(snapshot, dtype=pl.Date).alias("snapshot_date"),
-        (la + number).alias("laestab"),
-        la.alias("la_code"),
-        number.alias("estab"),
-        pl.col("EstablishmentName").str.strip_chars().alias("school_name"),
-        pl.col("TypeOfEstablishment (name)").str.strip_chars().alias("establishment_type"),
-        pl.col("EstablishmentTypeGroup (name)").str.strip_chars().alias("establishment_group"),
-        pl.col("PhaseOfEducation (name)").str.strip_chars().alias("phase"),
-        status.alias("school_status"),
-        status.is_in(OPEN_STATUSES).alias("is_open"),
-        parse_dmy("OpenDate").alias("open_date"),
-        parse_dmy("CloseDate").alias("close_date"),
-        code_text("StatutoryLowAge").cast(pl.Int64, strict=False).alias("statutory_low_age"),
-        code_text("StatutoryHighAge").cast(pl.Int64, strict=False).alias("statutory_high_age"),
-        code_text("Trusts (code)").alias("trust_id"),
-        pl.col("Trusts (name)").str.strip_chars().replace("", None).alias("trust_name"),
-        pl.col("TrustSchoolFlag (name)")
-        .str.strip_chars()
-        .replace_strict(TRUST_TYPES, default=None)
-        .alias("trust_type"),
+        trust_flag.replace_strict(TRUST_TYPES, default=None).alias("trust_type"),
         pl.lit(has_trust_info).alias("has_trust_info"),
         pl.lit(GIAS_ESTABLISHMENTS.name).alias("source_layout"),
-        pl.col(SOURCE_ROW),
     )
 
 
