@@ -1,7 +1,7 @@
 """Times each stage of ingesting the full real 2023-24 school census (not a test: prints figures only).
 
-    make bench            # SQLite under a temporary home
-    SENDFLOW_BENCH_POSTGRES=postgresql://postgres@127.0.0.1:5432/postgres make bench   # also PostgreSQL
+make bench            # SQLite under a temporary home
+SENDFLOW_BENCH_POSTGRES=postgresql://postgres@127.0.0.1:5432/postgres make bench   # also PostgreSQL
 """
 
 from __future__ import annotations

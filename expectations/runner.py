@@ -64,9 +64,30 @@ def _expectation(check: Check) -> Any:
     return expectation_class(**dict(check.kwargs), meta={"check": check.name})
 
 
+def _shown(value: Any) -> str:
+    # pandas turns NULL into NaN or NA on the way through GX; say NULL, as the warehouse does.
+    return "NULL" if value is None or value != value or str(value) in ("<NA>", "NaT") else repr(value)
+
+
 def _describe(index_entry: dict[str, Any], check: Check) -> str:
-    values = ", ".join(f"{k}={v!r}" for k, v in index_entry.items() if k != SOURCE_ROW)
+    values = ", ".join(f"{k}={_shown(v)}" for k, v in index_entry.items() if k != SOURCE_ROW)
     return f"{check.name} ({values})" if values else check.name
+
+
+def _check_columns(check: Check) -> list[str]:
+    kwargs = check.kwargs
+    named = [kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B"), *kwargs.get("column_list", [])]
+    return [c for c in named if c]
+
+
+def _raised(exception_info: dict[str, Any]) -> str | None:
+    """GX reports a check that could not run either at the top level or per metric; find either."""
+    if exception_info.get("raised_exception"):
+        return str(exception_info.get("exception_message"))
+    for detail in exception_info.values():
+        if isinstance(detail, dict) and detail.get("raised_exception"):
+            return str(detail.get("exception_message"))
+    return None
 
 
 def validate(frame: pl.DataFrame, suite: Suite, records: pl.DataFrame | None = None) -> Validation:
@@ -75,6 +96,11 @@ def validate(frame: pl.DataFrame, suite: Suite, records: pl.DataFrame | None = N
 
     checked = frame.with_columns(**suite.derived) if suite.derived else frame
     by_name = {check.name: check for check in suite.checks}
+    absent = sorted(
+        {f"{c.name} ({col})" for c in suite.checks for col in _check_columns(c) if col not in checked.columns}
+    )
+    if absent:
+        raise SuiteError(f"checks of {suite.dataset} name columns the frame does not have: {', '.join(absent)}")
     with _GX_LOCK:
         batch = _batch_definition().get_batch(batch_parameters={"dataframe": checked.to_pandas()})
         gx_suite = gx.ExpectationSuite(name=f"{suite.dataset}.{suite.table}")

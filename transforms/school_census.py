@@ -102,7 +102,8 @@ def _counts_with_status(sources: dict[str, str]) -> list[pl.Expr]:
 
 
 def _from_perf_tables(raw: pl.DataFrame, academic_year: str) -> pl.DataFrame:
-    frame = harmonise_columns(raw, PERF_TABLES).filter(pl.col("URN").str.strip_chars() != "NAT")
+    # fill_null: a blank URN is not a national row; it must stay to fail validation.
+    frame = harmonise_columns(raw, PERF_TABLES).filter(pl.col("URN").str.strip_chars().fill_null("") != "NAT")
     scale = _fraction_or_percent(frame, ("PSENELSE", "PSENELK"))
     supplementary_scale = _fraction_or_percent(frame, ("PNUMEAL", "PNUMFSMEVER"))
     unclassified_pct = pl.coalesce(as_float("PNUMUNCFL"), as_float("PNUMUNCLF"))

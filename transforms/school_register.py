@@ -75,9 +75,11 @@ TRUST_TYPES = {
     "Supported by a trust": "Trust",
 }
 # The attributes whose change opens a new dim_school version.
+# Group and phase are described, not tracked: GIAS and the performance tables word them differently
+# ('Academies' / 'Academy'), so tracking them would open a version whenever the source switched.
 TRACKED: tuple[str, ...] = (
-    "laestab", "la_code", "school_name", "establishment_type", "establishment_group", "phase",
-    "school_status", "is_open", "open_date", "close_date", "trust_id",
+    "laestab", "la_code", "school_name", "establishment_type", "school_status", "is_open", "open_date",
+    "close_date", "trust_id",
 )  # fmt: skip
 SNAPSHOT_COLUMNS: tuple[str, ...] = (
     "urn", "snapshot_date", "laestab", "la_code", "estab", "school_name", "establishment_type",
@@ -204,10 +206,7 @@ def dim_school(snapshots: pl.DataFrame) -> pl.DataFrame:
         pl.col("snapshot_date").alias("valid_from"),
         pl.col("snapshot_date").shift(-1).over("urn").alias("valid_to"),
     )
-    return versions.select(
-        "urn", *TRACKED[:-1], "trust_id", "statutory_low_age", "statutory_high_age",
-        "valid_from", "valid_to", pl.col("valid_to").is_null().alias("is_current"),
-    ).select(DIM_SCHOOL_COLUMNS)  # fmt: skip
+    return versions.with_columns(pl.col("valid_to").is_null().alias("is_current")).select(DIM_SCHOOL_COLUMNS)
 
 
 DIM_SCHOOL_COLUMNS: tuple[str, ...] = (

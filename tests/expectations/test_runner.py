@@ -120,11 +120,6 @@ def test_empty_frame_fails_the_table_check() -> None:
     assert result.quarantined_share == 0.0
 
 
-@pytest.mark.xfail(
-    reason="GX 1.x reports a metric that could not be computed under exception_info[<metric id>], not at the top "
-    "level the runner looks at, so the broken check reads as failed with no rows and every row passes",
-    strict=True,
-)
 def test_a_check_on_a_missing_column_is_a_suite_error_not_bad_data() -> None:
     broken = Suite(dataset="tiny", table="tiny_table", grain="g", row_checks=(not_null("absent", "absent_present"),))
     with pytest.raises(SuiteError, match="absent_present"):

@@ -91,7 +91,10 @@ def test_school_with_no_pupils_is_not_quarantined() -> None:
         ({"LA": "21"}, {"la_code_is_three_digits", "la_code_known"}),
         ({"ESTAB": "361"}, {"estab_is_four_digits"}),
         # 10 + 15 pupils with SEN in a school of 20, each percentage consistent with its own count.
-        ({"NOR": "20", "PSENELSE": "50.0", "TSENELK": "15", "PSENELK": "75.0"}, {"ehc_plan_plus_sen_support_within_total"}),
+        (
+            {"NOR": "20", "PSENELSE": "50.0", "TSENELK": "15", "PSENELK": "75.0"},
+            {"ehc_plan_plus_sen_support_within_total"},
+        ),
         ({"PSENELSE": "20.0"}, {"ehc_plan_pct_matches_count"}),
         ({"PSENELK": "15.2"}, {"sen_support_pct_matches_count"}),
         ({"TSENELK": "abc"}, {"sen_support_is_number_or_symbol"}),

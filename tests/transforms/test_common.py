@@ -65,7 +65,9 @@ def test_status_of_lower_cases_and_trims_symbols(value: str, expected: str) -> N
     assert evaluate(status_of("v"), value) == expected
 
 
-@pytest.mark.parametrize(("value", "expected"), [("abc", "invalid:abc"), ("12a", "invalid:12a"), ("1.2.3", "invalid:1.2.3")])
+@pytest.mark.parametrize(
+    ("value", "expected"), [("abc", "invalid:abc"), ("12a", "invalid:12a"), ("1.2.3", "invalid:1.2.3")]
+)
 def test_status_of_marks_junk_invalid_with_the_original_text(value: str, expected: str) -> None:
     assert evaluate(status_of("v"), value) == expected
 
@@ -153,12 +155,19 @@ def test_spring_census_date_is_always_a_january_thursday_in_the_third_week(start
     assert 15 <= census.day <= 21
 
 
-def test_parse_dmy_reads_dashes_and_slashes_and_leaves_blanks_null() -> None:
-    frame = pl.DataFrame({"d": ["01-09-2023", "31/08/2024", "", None, "2023-09-01"]}, schema={"d": pl.String})
+def test_parse_dmy_reads_dashes_and_slashes_and_leaves_blanks_and_impossible_dates_null() -> None:
+    frame = pl.DataFrame({"d": ["01-09-2023", "31/08/2024", "", None, "31-02-2023"]}, schema={"d": pl.String})
     assert frame.select(parse_dmy("d"))["d"].to_list() == [date(2023, 9, 1), date(2024, 8, 31), None, None, None]
 
 
-@pytest.mark.parametrize("spelling", ["Total pupils", "total pupils", "TOTAL_PUPILS", "\ufeffTotal pupils", " Total  pupils "])
+def test_parse_dmy_reads_iso_text_from_excel_date_cells() -> None:
+    frame = pl.DataFrame({"d": ["2020-09-01", "2020-09-01 00:00:00"]}, schema={"d": pl.String})
+    assert frame.select(parse_dmy("d"))["d"].to_list() == [date(2020, 9, 1), date(2020, 9, 1)]
+
+
+@pytest.mark.parametrize(
+    "spelling", ["Total pupils", "total pupils", "TOTAL_PUPILS", "\ufeffTotal pupils", " Total  pupils "]
+)
 def test_header_key_ignores_case_bom_and_space_underscore_runs(spelling: str) -> None:
     assert header_key(spelling) == header_key("Total_pupils")
 

@@ -294,11 +294,6 @@ def test_sen_underlying_missing_required_column_is_named() -> None:
         fct_school_census(sen_underlying().drop("EHC plan"), SEN)
 
 
-@pytest.mark.xfail(
-    reason="the national-row filter URN != 'NAT' is NULL for a blank URN, so the row is silently dropped "
-    "(counted as outside the grain) instead of reaching the urn_present check",
-    strict=True,
-)
 def test_perf_tables_row_with_a_blank_urn_is_kept_for_validation() -> None:
     # The intake reads an empty CSV cell as NULL.
     frame = census_2018_19().with_columns(pl.Series("URN", [None, "100001", "100006", "NAT"], dtype=pl.String))

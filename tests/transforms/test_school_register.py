@@ -74,7 +74,10 @@ def test_perf_register_snapshot_date_is_1_september_of_the_academic_year() -> No
 
 def test_perf_register_snapshot_date_from_the_source_wins_over_the_year() -> None:
     source = SourceInfo(
-        layout=PERF_SCHOOL_INFORMATION.name, source_name="x.csv", academic_year="2023/24", snapshot_date=date(2024, 1, 5)
+        layout=PERF_SCHOOL_INFORMATION.name,
+        source_name="x.csv",
+        academic_year="2023/24",
+        snapshot_date=date(2024, 1, 5),
     )
     assert school_register_snapshot(perf_register(), source)["snapshot_date"].unique().to_list() == [date(2024, 1, 5)]
 
@@ -265,7 +268,9 @@ def test_dim_school_does_not_depend_on_snapshot_order() -> None:
 
 def test_dim_school_leaving_a_trust_in_gias_ends_membership() -> None:
     left = {**ACADEMY, "Trusts (code)": None, "Trusts (name)": None, "TrustSchoolFlag (name)": "Not applicable"}
-    history = versions(dim_school(pl.concat([gias_snapshot(APRIL_2023, ACADEMY), gias_snapshot(APRIL_2024, left)])), "137000")
+    history = versions(
+        dim_school(pl.concat([gias_snapshot(APRIL_2023, ACADEMY), gias_snapshot(APRIL_2024, left)])), "137000"
+    )
     assert history["trust_id"].to_list() == ["2044", None]
     assert history["is_current"].to_list() == [False, True]
 
@@ -297,11 +302,6 @@ def test_dim_school_new_version_from_a_perf_snapshot_carries_the_trust_forward()
     assert history["valid_to"].to_list() == [date(2023, 9, 1), None]
 
 
-@pytest.mark.xfail(
-    reason="establishment_group is tracked, but GIAS says 'Academies' where perf tables' MINORGROUP says 'Academy', "
-    "so an unchanged school gets a spurious new version whenever the snapshot source switches",
-    strict=True,
-)
 def test_dim_school_unchanged_academy_keeps_one_version_across_gias_and_perf_snapshots() -> None:
     frame = perf_rows(
         ("137000", "Birmingham", "330", "4001", "3304001", "Oak Academy", "Open", "01-09-2011", None, "Academy",
@@ -335,5 +335,7 @@ def test_dim_trust_takes_the_latest_name_and_type() -> None:
 
 
 def test_dim_trust_ignores_schools_outside_trusts_and_perf_snapshots() -> None:
-    snapshots = pl.concat([gias_snapshot(APRIL_2023, MAINTAINED), school_register_snapshot(perf_register(), PERF_2023_24)])
+    snapshots = pl.concat(
+        [gias_snapshot(APRIL_2023, MAINTAINED), school_register_snapshot(perf_register(), PERF_2023_24)]
+    )
     assert dim_trust(snapshots).is_empty()
