@@ -13,17 +13,14 @@ import polars as pl
 import pytest
 
 from flows.pipeline import Context, ingest_path
-from tests.conftest import REAL_DATA, SAMPLE_DIR, count_rows
+from tests.conftest import PROJECT, SAMPLE_DIR, count_rows
 from warehouse import ledger
 
-HEADERS = REAL_DATA / "census_spec" / "headers_from_dfe_fbit_test_fixtures"
+HEADERS = PROJECT / "tests" / "fixtures" / "headers"
 
 
 def _header(name: str) -> list[str]:
-    path = HEADERS / name
-    if not path.exists():
-        pytest.skip(f"{path} is absent")
-    return next(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    return next(csv.reader(io.StringIO((HEADERS / name).read_text(encoding="utf-8-sig"))))
 
 
 def _gias_extract(path: Path, schools: list[dict[str, str]]) -> Path:
