@@ -10,7 +10,6 @@ import io
 from pathlib import Path
 
 import polars as pl
-import pytest
 
 from flows.pipeline import Context, ingest_path
 from tests.conftest import PROJECT, SAMPLE_DIR, count_rows
