@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from expectations.suite import Check, Suite
+from expectations.suite import Check, Reconciliation, Suite
 from transforms.common import SOURCE_ROW
 
 _GX_LOCK = threading.Lock()
@@ -90,8 +90,36 @@ def _raised(exception_info: dict[str, Any]) -> str | None:
     return None
 
 
-def validate(frame: pl.DataFrame, suite: Suite, records: pl.DataFrame | None = None) -> Validation:
-    """Run every check of `suite` on `frame`; `records` (source row number + raw columns) fill `record`."""
+def reconcile(frame: pl.DataFrame, reconciliation: Reconciliation, controls: pl.DataFrame | None) -> list[str]:
+    """Each group whose rows do not sum to its control total, in words; a group missing either side counts."""
+    if controls is None:
+        return [f"{reconciliation.name} (the file has no control totals to check against)"]
+    keys, value = list(reconciliation.keys), reconciliation.value
+    sums = frame.group_by(keys).agg(pl.col(value).sum().alias("rows_total"))
+    joined = sums.join(controls.select(*keys, pl.col(value).alias("control_total")), on=keys, how="full", coalesce=True)
+    joined = joined.with_columns(
+        (pl.col("rows_total").fill_null(0) - pl.col("control_total").fill_null(0)).alias("diff")
+    )
+    wrong = joined.filter((pl.col("diff").abs() > reconciliation.tolerance) | pl.col("control_total").is_null())
+
+    def amount(value: float | None) -> str:
+        return "missing" if value is None else f"{value:,.0f}"
+
+    return [
+        f"{reconciliation.name}: {'/'.join(str(row[k]) for k in keys)}: rows sum to {amount(row['rows_total'])}, "
+        f"the file's total is {amount(row['control_total'])} (difference {row['diff']:+,.0f})"
+        for row in wrong.sort(keys).iter_rows(named=True)
+    ]
+
+
+def validate(
+    frame: pl.DataFrame,
+    suite: Suite,
+    records: pl.DataFrame | None = None,
+    controls: pl.DataFrame | None = None,
+) -> Validation:
+    """Run every check of `suite` on `frame`; `records` (source row number + raw columns) fill `record`;
+    `controls` holds the file's own totals for the suite's reconciliations."""
     import great_expectations as gx
 
     checked = frame.with_columns(**suite.derived) if suite.derived else frame
@@ -131,6 +159,9 @@ def validate(frame: pl.DataFrame, suite: Suite, records: pl.DataFrame | None = N
         failed_row_checks[name] = len(entries)
         for entry in entries:
             reasons.setdefault(int(entry[SOURCE_ROW]), []).append(_describe(entry, by_name[name]))
+
+    for reconciliation in suite.reconciliations:
+        table_failures += reconcile(frame, reconciliation, controls)
 
     failures = pl.DataFrame(
         {SOURCE_ROW: list(reasons), "reasons": ["; ".join(r) for r in reasons.values()]},

@@ -19,12 +19,27 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Reconciliation:
+    """A file's rows must add up to its own published totals (the controls its build returns).
+
+    Summed over every row, before quarantine: it tests the publication's consistency, and a file that
+    fails it is rejected whole, naming each group and the difference.
+    """
+
+    name: str
+    keys: tuple[str, ...]
+    value: str
+    tolerance: float = 0.0
+
+
+@dataclass(frozen=True)
 class Suite:
     dataset: str
     table: str
     grain: str
     row_checks: tuple[Check, ...]
     table_checks: tuple[Check, ...] = ()
+    reconciliations: tuple[Reconciliation, ...] = ()
     # Helper columns computed in Polars before the hand-off, for rules GX cannot state on raw columns.
     derived: Mapping[str, pl.Expr] = field(default_factory=dict)
 

@@ -6,15 +6,18 @@ import codecs
 import csv
 import hashlib
 import io
+import itertools
 import re
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from xml.etree import ElementTree
 
 import polars as pl
 
+from flows.ods import is_ods, read_ods
 from transforms.common import SOURCE_ROW, Layout, academic_year_in_text, match_columns
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
@@ -26,12 +29,17 @@ class Rejection(Exception):
     """The file cannot be loaded as offered; the message says why and what to do."""
 
 
+HEADER_SEARCH_ROWS = 30
+
+
 @dataclass(frozen=True)
 class RawTable:
-    frame: pl.DataFrame  # every column as text, plus source_row_number (header = row 1)
+    frame: pl.DataFrame  # every column as text, plus source_row_number (the file's own row numbers)
     file_format: str  # "csv" or "xlsx"/"ods"/...
     encoding: str | None
     sheet: str | None = None
+    header_row: int = 1  # where the header was found: publishers put titles and notes above it
+    preamble: tuple[str, ...] = ()  # the text of those title rows, e.g. a DSG sheet's financial year
 
     @property
     def header(self) -> list[str]:
@@ -83,21 +91,58 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
         raise _undecodable(data, error, name, "UTF-8 or Windows-1252") from error
 
 
-def _numbered(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.with_row_index(SOURCE_ROW, offset=2).with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
+Grid = list[list[str | None]]
 
 
-def read_csv_text(text: str, name: str) -> pl.DataFrame:
+def header_names(cells: Iterable[str | None]) -> list[str]:
+    """Column names from a header row: blanks named by position, repeats numbered ('X', 'X [2]')."""
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for position, cell in enumerate(cells, start=1):
+        name = (cell or "").replace("\ufeff", "").strip() or f"column_{position}"
+        seen[name] = seen.get(name, 0) + 1
+        names.append(name if seen[name] == 1 else f"{name} [{seen[name]}]")
+    return names
+
+
+def header_row_index(rows: Grid, layouts: list[Layout]) -> tuple[int, float]:
+    """The first of the leading rows that best matches a known layout (0 and score 0 if none does)."""
+    best_index, best_score = 0, 0.0
+    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        match = _best_layout([c for c in row if c], layouts)
+        if match is not None and match[0] > best_score:
+            best_index, best_score = index, match[0]
+    return best_index, best_score
+
+
+def _preamble(rows: Grid) -> tuple[str, ...]:
+    return tuple(cell.strip() for row in rows for cell in row if cell and cell.strip())
+
+
+def _with_header(grid: pl.DataFrame, header_index: int, header: list[str]) -> pl.DataFrame:
+    """Data rows below the header, named by it, numbered as the file numbers them (first row = 1)."""
+    data = grid.slice(header_index + 1)
+    data.columns = header
+    return data.with_row_index(SOURCE_ROW, offset=header_index + 2).with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
+
+
+def read_csv_text(text: str, name: str, layouts: Iterable[Layout] = ()) -> pl.DataFrame:
+    return _read_csv(text, name, list(layouts)).frame
+
+
+def _read_csv(text: str, name: str, layouts: list[Layout], encoding: str | None = None) -> RawTable:
+    leading = list(itertools.islice(csv.reader(io.StringIO(text)), HEADER_SEARCH_ROWS))
+    index, _ = header_row_index(leading, layouts) if layouts else (0, 0.0)
     try:
-        frame = pl.read_csv(io.BytesIO(text.encode("utf-8")), infer_schema=False)
+        grid = pl.read_csv(io.BytesIO(text.encode("utf-8")), has_header=False, skip_rows=index, infer_schema=False)
     except pl.exceptions.PolarsError as error:
         raise Rejection(f"{name} is not a readable CSV file: {str(error).splitlines()[0]}") from error
-    names = [c.replace("\ufeff", "").strip() for c in frame.columns]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise Rejection(f"{name} has more than one column named {', '.join(repeated)}")
-    _refuse_truncated_last_row(text, len(names), frame.height, name)
-    return _numbered(frame.rename(dict(zip(frame.columns, names, strict=True))))
+    if grid.height == 0:
+        raise Rejection(f"{name} is empty")
+    header = header_names(grid.row(0))
+    _refuse_truncated_last_row(text, len(header), grid.height - 1, name)
+    frame = _with_header(grid, 0, header).with_columns(pl.col(SOURCE_ROW) + index)
+    return RawTable(frame, "csv", encoding, None, index + 1, _preamble(leading[:index]))
 
 
 def _refuse_truncated_last_row(text: str, width: int, rows: int, name: str) -> None:
@@ -117,52 +162,72 @@ def _is_spreadsheet(path: Path, head: bytes) -> bool:
 
 
 def read_table(path: Path, layouts: Iterable[Layout]) -> RawTable:
-    """Read a CSV or the first spreadsheet sheet whose header matches a known layout, all cells as text."""
+    """Read a CSV, or the spreadsheet sheet whose header best matches a known layout; all cells as text.
+
+    The header is looked for in the first rows, not assumed to be the first: publishers put titles,
+    notes and multi-row labels above it.
+    """
+    layouts = list(layouts)
     with path.open("rb") as handle:
         head = handle.read(8)
     if _is_spreadsheet(path, head):
-        return _read_spreadsheet(path, list(layouts))
+        return _read_spreadsheet(path, layouts)
     text, encoding = decode(path.read_bytes(), path.name)
-    return RawTable(read_csv_text(text, path.name), "csv", encoding)
+    return _read_csv(text, path.name, layouts, encoding)
 
 
 def _spreadsheet_format(path: Path) -> str:
-    """By content: ODS and XLSX are both zip files; ODS names its type in a 'mimetype' member."""
+    """By content: ODS and XLSX are both zip files."""
     with path.open("rb") as handle:
         head = handle.read(8)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         return "xls"
-    try:
-        with zipfile.ZipFile(path) as archive:
-            if b"opendocument.spreadsheet" in archive.read("mimetype"):
-                return "ods"
-    except (KeyError, zipfile.BadZipFile):
-        pass
-    return "xlsx"
+    return "ods" if is_ods(path) else "xlsx"
 
 
-def _sheet_header(path: Path, sheet: str) -> list[str]:
-    try:
-        return pl.read_excel(path, sheet_name=sheet, infer_schema_length=0, read_options={"n_rows": 0}).columns
-    except Exception:  # an empty or chart-only sheet has no header to offer
-        return []
-
-
-def _read_spreadsheet(path: Path, layouts: list[Layout]) -> RawTable:
+def _sheets(path: Path, file_format: str) -> dict[str, pl.DataFrame]:
+    """Every sheet as a grid of text cells (no header applied)."""
+    if file_format == "ods":
+        grids = {}
+        for name, rows in read_ods(path).items():
+            width = max((len(r) for r in rows), default=0)
+            padded = [r + [None] * (width - len(r)) for r in rows]
+            schema = {f"column_{i + 1}": pl.String for i in range(width)}
+            grids[name] = pl.DataFrame(padded, schema=schema, orient="row")
+        return grids
     import fastexcel
 
     try:
-        sheets = fastexcel.read_excel(path).sheet_names
+        names = fastexcel.read_excel(path).sheet_names
     except Exception as error:
         raise Rejection(f"{path.name} looks like a spreadsheet but cannot be opened: {error}") from error
-    matching = [sheet for sheet in sheets if _best_layout(_sheet_header(path, sheet), layouts) is not None]
-    readable = matching or [sheet for sheet in sheets if _sheet_header(path, sheet)]
-    if not readable:
-        raise Rejection(f"{path.name} has no sheet with a header row")
-    chosen = readable[0]
-    frame = pl.read_excel(path, sheet_name=chosen, infer_schema_length=0)
-    frame = frame.rename({c: str(c).strip() for c in frame.columns})
-    return RawTable(_numbered(frame), _spreadsheet_format(path), None, chosen)
+    grids = {}
+    for name in names:
+        try:
+            grids[name] = pl.read_excel(path, sheet_name=name, has_header=False, infer_schema_length=0)
+        except Exception:  # an empty or chart-only sheet has nothing to offer
+            continue
+    return grids
+
+
+def _read_spreadsheet(path: Path, layouts: list[Layout]) -> RawTable:
+    file_format = _spreadsheet_format(path)
+    try:
+        grids = _sheets(path, file_format)
+    except (zipfile.BadZipFile, ElementTree.ParseError, KeyError) as error:
+        raise Rejection(f"{path.name} looks like a spreadsheet but cannot be read: {error}") from error
+    grids = {name: grid for name, grid in grids.items() if grid.height}
+    if not grids:
+        raise Rejection(f"{path.name} has no sheet with any rows")
+    scored = []
+    for name, grid in grids.items():
+        leading = [list(row) for row in grid.head(HEADER_SEARCH_ROWS).iter_rows()]
+        index, score = header_row_index(leading, layouts)
+        scored.append((score, -len(scored), name, index, leading))
+    _, _, sheet, index, leading = max(scored)
+    grid = grids[sheet]
+    frame = _with_header(grid, index, header_names(grid.row(index)))
+    return RawTable(frame, file_format, None, sheet, index + 1, _preamble(leading[:index]))
 
 
 def _best_layout(header: Iterable[str], layouts: Iterable[Layout]) -> tuple[float, Layout] | None:
@@ -182,6 +247,9 @@ def identify(header: list[str], layouts: Iterable[Layout], name: str) -> Identif
         raise Rejection(f"{name}: unknown header [{shown}]; known datasets: " + "; ".join(known))
     layout = best[1]
     found = match_columns(header, layout.required)
+    repeated = [c for c in found.values() if not layout.allow_repeated and f"{c} [2]" in header]
+    if repeated:
+        raise Rejection(f"{name}: column {', '.join(repeated)} appears more than once; which one to load is unclear")
     missing = tuple(c for c in layout.required if c not in found)
     return Identification(layout, missing)
 

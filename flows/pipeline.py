@@ -22,7 +22,7 @@ from flows.intake import (
 )
 from flows.registry import BY_NAME, Dataset, all_layouts
 from flows.settings import Settings
-from transforms.common import SOURCE_ROW, Layout, SourceInfo, normalise_academic_year
+from transforms.common import CONTROLS, SOURCE_ROW, Layout, SourceInfo, normalise_academic_year
 from warehouse import ledger
 from warehouse.connection import Warehouse
 from warehouse.lake import Lake
@@ -102,7 +102,7 @@ def _duplicate(path: Path, record: LoadRecord, previous: dict, context: Context)
     return FileOutcome(str(path), "duplicate", record.message, record.dataset, load_id)
 
 
-def source_info(path: Path, layout: Layout, academic_year: str | None) -> SourceInfo:
+def source_info(path: Path, layout: Layout, academic_year: str | None, preamble: tuple[str, ...] = ()) -> SourceInfo:
     year = academic_year_for(path, academic_year)
     if layout.year_from == "external" and year is None:
         raise Rejection(
@@ -114,6 +114,7 @@ def source_info(path: Path, layout: Layout, academic_year: str | None) -> Source
         source_name=path.name,
         academic_year=normalise_academic_year(year) if year else None,
         snapshot_date=snapshot_date_in_name(path),
+        preamble=preamble,
     )
 
 
@@ -128,12 +129,13 @@ def _load(path: Path, academic_year: str | None, record: LoadRecord, context: Co
             f"identified as {dataset.name} ({found.layout.description}) but required column(s) missing: "
             + ", ".join(found.missing)
         )
-    source = source_info(path, found.layout, academic_year)
-    table = dataset.build(raw.frame, source)[dataset.table]
+    source = source_info(path, found.layout, academic_year, raw.preamble)
+    built = dataset.build(raw.frame, source)
+    table = built[dataset.table]
     _check_year_agrees(table, found.layout, academic_year, path)
     record.rows_skipped = raw.frame.height - table.height
     records = raw.frame.select(SOURCE_ROW, *found.layout.columns_in(raw.header))
-    checked = validate(table, dataset.suite, records)
+    checked = validate(table, dataset.suite, records, built.get(CONTROLS))
     _reject_if_unfit(checked, record, context.settings.quarantine_threshold)
     return _publish(path, dataset, checked, record, context)
 
@@ -170,7 +172,10 @@ def _reject_if_unfit(checked: Validation, record: LoadRecord, threshold: float) 
 
 def _publish(path: Path, dataset: Dataset, checked: Validation, record: LoadRecord, context: Context) -> FileOutcome:
     valid = checked.valid
-    partitions = tuple(str(v) for v in sorted(valid[dataset.partition_key].unique().drop_nulls().to_list()))
+    partitions = tuple(
+        "/".join(str(v) for v in values)
+        for values in sorted(valid.select(dataset.partition_keys).unique().drop_nulls().rows())
+    )
     record.status = "loaded"
     record.rows_loaded = valid.height
     record.partition_values = ", ".join(partitions)
@@ -179,7 +184,7 @@ def _publish(path: Path, dataset: Dataset, checked: Validation, record: LoadReco
         context.warehouse,
         context.lake,
         record,
-        [Partitioned(dataset.table, dataset.partition_key, valid)],
+        [Partitioned(dataset.table, dataset.partition_keys, valid)],
         dataset.derived,
         checked.quarantine,
     )

@@ -13,6 +13,7 @@ from expectations import school_register as school_register_expectations
 from expectations.suite import Suite
 from transforms import school_census, school_register
 from transforms.common import Layout, SourceInfo
+from warehouse.publish import Derivation
 
 Build = Callable[[pl.DataFrame, SourceInfo], dict[str, pl.DataFrame]]
 
@@ -23,10 +24,9 @@ class Dataset:
     layouts: tuple[Layout, ...]
     build: Build
     suite: Suite
-    # The validated table and the column whose values a newer file replaces.
-    partition_key: str
-    # Tables rebuilt from every row of the validated table after each load.
-    derived: Mapping[str, Callable[[pl.DataFrame], pl.DataFrame]] = field(default_factory=dict)
+    # The columns whose values a newer file replaces in the validated table (a year, a snapshot date...).
+    partition_keys: tuple[str, ...]
+    derived: Mapping[str, Derivation] = field(default_factory=dict)
 
     @property
     def table(self) -> str:
@@ -39,15 +39,18 @@ DATASETS: tuple[Dataset, ...] = (
         layouts=school_register.LAYOUTS,
         build=school_register.build,
         suite=school_register_expectations.SUITE,
-        partition_key="snapshot_date",
-        derived={"dim_school": school_register.dim_school, "dim_trust": school_register.dim_trust},
+        partition_keys=("snapshot_date",),
+        derived={
+            "dim_school": Derivation(("school_register_snapshot",), school_register.dim_school),
+            "dim_trust": Derivation(("school_register_snapshot",), school_register.dim_trust),
+        },
     ),
     Dataset(
         name="school_census",
         layouts=school_census.LAYOUTS,
         build=school_census.build,
         suite=school_census_expectations.SUITE,
-        partition_key="academic_year",
+        partition_keys=("academic_year",),
     ),
 )
 

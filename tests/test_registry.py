@@ -28,7 +28,9 @@ def test_dataset_has_a_module_in_every_layer(dataset) -> None:
     for table in (dataset.table, *dataset.derived):
         assert table in models.metadata.tables, f"{table} is not a warehouse table"
     assert {dataset.table, *dataset.derived} <= tables_in_module
-    assert dataset.partition_key in models.metadata.tables[dataset.table].columns
+    assert set(dataset.partition_keys) <= set(models.metadata.tables[dataset.table].columns.keys())
+    for derivation in dataset.derived.values():
+        assert set(derivation.inputs) <= set(models.metadata.tables)
 
 
 @pytest.mark.parametrize("dataset", DATASETS, ids=lambda d: d.name)

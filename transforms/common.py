@@ -21,6 +21,8 @@ SYMBOL_ALIASES: Mapping[str, str] = {
 }
 INVALID_PREFIX = "invalid:"
 SOURCE_ROW = "source_row_number"
+# The key under which a build returns a file's own totals (an ENGLAND row), checked against its rows.
+CONTROLS = "controls"
 
 YearSource = Literal["external", "column", "snapshot"]
 
@@ -35,6 +37,8 @@ class Layout:
     required: tuple[str, ...]
     optional: tuple[str, ...] = ()
     year_from: YearSource = "external"
+    # Multi-block sheets repeat labels (the DSG's two column groups); the header numbers repeats 'X [2]'.
+    allow_repeated: bool = False
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -53,6 +57,7 @@ class SourceInfo:
     source_name: str
     academic_year: str | None = None
     snapshot_date: date | None = None
+    preamble: tuple[str, ...] = ()  # title rows above the header, e.g. "Dedicated schools grant: 2023 to 2024 ..."
     extras: Mapping[str, str] = field(default_factory=dict)
 
 

@@ -47,9 +47,13 @@ class Lake:
     def table_dir(self, table: str) -> Path:
         return self.silver / table
 
-    def partition_dir(self, table: str, key: str, value: object) -> Path:
-        text = value.isoformat() if isinstance(value, date) else str(value)
-        return self.table_dir(table) / f"{key}={quote(text, safe='')}"
+    def partition_dir(self, table: str, keys: tuple[str, ...] | str, values: tuple[object, ...] | object) -> Path:
+        keys, values = ((keys,), (values,)) if isinstance(keys, str) else (keys, values)
+        directory = self.table_dir(table)
+        for key, value in zip(keys, values, strict=True):  # type: ignore[arg-type]
+            text = value.isoformat() if isinstance(value, date) else str(value)
+            directory = directory / f"{key}={quote(text, safe='')}"
+        return directory
 
     def stage(self, frame: pl.DataFrame, directory: Path) -> StagedFile:
         """Write to a hidden temporary name beside the target; commit() renames it into place atomically."""
@@ -58,10 +62,11 @@ class Lake:
         frame.write_parquet(temporary, compression="zstd")
         return StagedFile(temporary, directory / DATA_FILE)
 
-    def stage_partitions(self, frame: pl.DataFrame, table: str, key: str) -> list[StagedFile]:
+    def stage_partitions(self, frame: pl.DataFrame, table: str, keys: tuple[str, ...] | str) -> list[StagedFile]:
+        keys = (keys,) if isinstance(keys, str) else keys
         return [
-            self.stage(part, self.partition_dir(table, key, value))
-            for (value,), part in frame.partition_by(key, as_dict=True, maintain_order=True).items()
+            self.stage(part, self.partition_dir(table, keys, values))
+            for values, part in frame.partition_by(list(keys), as_dict=True, maintain_order=True).items()
         ]
 
     def stage_table(self, frame: pl.DataFrame, table: str) -> StagedFile:

@@ -19,16 +19,22 @@ from warehouse.frames import from_arrow, to_arrow
 from warehouse.lake import Lake, StagedFile
 from warehouse.ledger import LoadRecord, insert_load, insert_quarantine, record_outcome
 
-Derivation = Callable[[pl.DataFrame], pl.DataFrame]
-
 
 @dataclass(frozen=True)
 class Partitioned:
-    """Rows that replace, in `table`, every partition (value of `key`) they contain."""
+    """Rows that replace, in `table`, every partition (combination of `keys` values) they contain."""
 
     table: str
-    key: str
+    keys: tuple[str, ...]
     frame: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """Rebuild a table from every row of `inputs`, read inside the load's transaction."""
+
+    inputs: tuple[str, ...]
+    build: Callable[..., pl.DataFrame]
 
 
 @dataclass(frozen=True)
@@ -70,15 +76,19 @@ def publish(
         superseded: set[int] = set()
         for part in partitioned:
             rows = part.frame.with_columns(pl.lit(load_id).alias("load_id"))
-            superseded |= _replace_partitions(cursor, warehouse, part.table, part.key, rows)
-            staged += lake.stage_partitions(rows, part.table, part.key)
-        if derived:
-            source = _read_table(cursor, partitioned[0].table)
-            for name, derive in derived.items():
-                rows = derive(source).with_columns(pl.lit(load_id).alias("load_id"))
-                cursor.execute(f"DELETE FROM {name}")
-                cursor.adbc_ingest(name, to_arrow(rows, table(name)), mode="append")
-                staged.append(lake.stage_table(rows, name))
+            superseded |= _replace_partitions(cursor, warehouse, part.table, part.keys, rows)
+            staged += lake.stage_partitions(rows, part.table, part.keys)
+        inputs: dict[str, pl.DataFrame] = {}
+        for name, derivation in derived.items():
+            for source in derivation.inputs:
+                if source not in inputs:
+                    inputs[source] = _read_table(cursor, source)
+            rows = derivation.build(*(inputs[source] for source in derivation.inputs))
+            rows = rows.with_columns(pl.lit(load_id).alias("load_id"))
+            cursor.execute(f"DELETE FROM {name}")
+            cursor.adbc_ingest(name, to_arrow(rows, table(name)), mode="append")
+            staged.append(lake.stage_table(rows, name))
+            inputs[name] = rows
         insert_quarantine(cursor, load_id, record.dataset or "", quarantine)
         _mark_superseded(cursor, warehouse, superseded - {load_id}, load_id)
         connection.commit()
@@ -94,15 +104,16 @@ def publish(
     return Published(load_id, "loaded", record.message or "")
 
 
-def _replace_partitions(cursor: Any, warehouse: Warehouse, name: str, key: str, rows: pl.DataFrame) -> set[int]:
-    values = rows[key].unique().drop_nulls().to_list()
+def _replace_partitions(
+    cursor: Any, warehouse: Warehouse, name: str, keys: tuple[str, ...], rows: pl.DataFrame
+) -> set[int]:
     superseded: set[int] = set()
-    if values:
-        keys = [v.isoformat() if hasattr(v, "isoformat") and warehouse.dialect == "sqlite" else v for v in values]
-        where = f"{key} IN ({warehouse.params(len(keys))})"
-        cursor.execute(f"SELECT DISTINCT load_id FROM {name} WHERE {where}", keys)
-        superseded = {int(r[0]) for r in cursor.fetchall() if r[0] is not None}
-        cursor.execute(f"DELETE FROM {name} WHERE {where}", keys)
+    where = " AND ".join(f"{key} = {warehouse.param(i)}" for i, key in enumerate(keys, start=1))
+    for values in rows.select(keys).unique().drop_nulls().rows():
+        parameters = [v.isoformat() if hasattr(v, "isoformat") and warehouse.dialect == "sqlite" else v for v in values]
+        cursor.execute(f"SELECT DISTINCT load_id FROM {name} WHERE {where}", parameters)
+        superseded |= {int(r[0]) for r in cursor.fetchall() if r[0] is not None}
+        cursor.execute(f"DELETE FROM {name} WHERE {where}", parameters)
     cursor.adbc_ingest(name, to_arrow(rows, table(name)), mode="append")
     return superseded
 

@@ -16,6 +16,7 @@ from flows.intake import (
     Rejection,
     academic_year_for,
     decode,
+    header_names,
     identify,
     read_csv_text,
     read_table,
@@ -178,9 +179,17 @@ def test_read_table_rejects_empty_file(tmp_path: Path) -> None:
         read_table(path, all_layouts())
 
 
-def test_read_csv_text_rejects_header_names_equal_after_stripping() -> None:
-    with pytest.raises(Rejection, match=re.escape("dup.csv")):
-        read_csv_text("URN,URN \n100000,100001\n", "dup.csv")
+def test_header_names_equal_after_stripping_are_numbered() -> None:
+    frame = read_csv_text("URN,URN \n100000,100001\n", "dup.csv")
+
+    assert frame.columns[1:] == ["URN", "URN [2]"]
+
+
+def test_a_required_column_given_twice_is_rejected_as_ambiguous() -> None:
+    header = [*CENSUS_HEADER, "NOR "]
+
+    with pytest.raises(Rejection, match=r"column NOR appears more than once"):
+        identify(header_names(header), all_layouts(), "twice.csv")
 
 
 # --- reading spreadsheets ---------------------------------------------------------------------------------------

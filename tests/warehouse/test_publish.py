@@ -11,7 +11,7 @@ from flows.pipeline import Context, ingest_path
 from tests.conftest import SAMPLE_DIR, count_rows
 from warehouse import ledger
 from warehouse.ledger import LoadRecord
-from warehouse.publish import Partitioned, publish
+from warehouse.publish import Derivation, Partitioned, publish
 
 
 def _snapshot_rows(day: date, urns: list[str]) -> pl.DataFrame:
@@ -48,8 +48,8 @@ def test_failure_while_deriving_tables_rolls_everything_back(backend_context: Co
 
     first = publish(
         backend_context.warehouse, backend_context.lake, _record("a" * 64),
-        [Partitioned("school_register_snapshot", "snapshot_date", _snapshot_rows(date(2023, 9, 1), ["100001"]))],
-        {"dim_school": dim_school}, pl.DataFrame(),
+        [Partitioned("school_register_snapshot", ("snapshot_date",), _snapshot_rows(date(2023, 9, 1), ["100001"]))],
+        {"dim_school": Derivation(("school_register_snapshot",), dim_school)}, pl.DataFrame(),
     )  # fmt: skip
     before = _state(backend_context)
 
@@ -59,9 +59,9 @@ def test_failure_while_deriving_tables_rolls_everything_back(backend_context: Co
     with pytest.raises(RuntimeError, match="disk full"):
         publish(
             backend_context.warehouse, backend_context.lake, _record("b" * 64),
-            [Partitioned("school_register_snapshot", "snapshot_date",
+            [Partitioned("school_register_snapshot", ("snapshot_date",),
                          _snapshot_rows(date(2023, 9, 1), ["100001", "100002"]))],
-            {"dim_school": broken}, pl.DataFrame(),
+            {"dim_school": Derivation(("school_register_snapshot",), broken)}, pl.DataFrame(),
         )  # fmt: skip
 
     assert first.status == "loaded"
@@ -75,11 +75,15 @@ def test_a_rerun_after_a_failure_gives_the_warehouse_a_clean_run_gives(backend_c
     expected = ledger.query(backend_context.warehouse, "SELECT * FROM fct_school_census ORDER BY urn").drop("load_id")
 
     # Start again from empty, fail once mid-publish, then rerun: the result must match the clean run.
+    def killed(_: pl.DataFrame) -> pl.DataFrame:
+        raise RuntimeError("killed")
+
+    stray = pl.DataFrame({"urn": ["1"], "academic_year": ["x"]})
     with pytest.raises(RuntimeError):
         publish(
             backend_context.warehouse, backend_context.lake, _record("c" * 64),
-            [Partitioned("fct_school_census", "academic_year", pl.DataFrame({"urn": ["1"], "academic_year": ["x"]}))],
-            {"dim_trust": lambda _: (_ for _ in ()).throw(RuntimeError("killed"))}, pl.DataFrame(),
+            [Partitioned("fct_school_census", ("academic_year",), stray)],
+            {"dim_trust": Derivation(("fct_school_census",), killed)}, pl.DataFrame(),
         )  # fmt: skip
     rerun = ingest_path(census, None, backend_context)
 
