@@ -75,7 +75,7 @@ def read_ods(path: Path) -> dict[str, list[list[str | None]]]:
                     cells.extend([value] * min(repeat, _MAX_REPEAT))
                 cells = _trimmed(cells)
                 repeat = int(row.get(f"{{{_TABLE}}}number-rows-repeated", "1"))
-                rows.extend([list(cells) for _ in range(min(repeat, _MAX_REPEAT) if cells else min(repeat, 1))])
+                rows.extend(list(cells) for _ in range(min(repeat, _MAX_REPEAT)))
             while rows and not rows[-1]:
                 rows.pop()
             sheets[element.get(f"{{{_TABLE}}}name", f"Sheet{len(sheets) + 1}")] = rows

@@ -22,7 +22,7 @@ from flows.intake import (
 )
 from flows.registry import BY_NAME, Dataset, all_layouts
 from flows.settings import Settings
-from transforms.common import CONTROLS, SOURCE_ROW, Layout, SourceInfo, normalise_academic_year
+from transforms.common import CONTROLS, SOURCE_ROW, Layout, SourceError, SourceInfo, normalise_academic_year
 from warehouse import ledger
 from warehouse.connection import Warehouse
 from warehouse.lake import Lake
@@ -130,10 +130,14 @@ def _load(path: Path, academic_year: str | None, record: LoadRecord, context: Co
             + ", ".join(found.missing)
         )
     source = source_info(path, found.layout, academic_year, raw.preamble)
-    built = dataset.build(raw.frame, source)
+    try:
+        built = dataset.build(raw.frame, source)
+    except SourceError as error:
+        raise Rejection(f"{path.name}: {error}") from error
     table = built[dataset.table]
     _check_year_agrees(table, found.layout, academic_year, path)
-    record.rows_skipped = raw.frame.height - table.height
+    # Long-format datasets turn one source row into several; a row is skipped when it yields none.
+    record.rows_skipped = raw.frame.height - table[SOURCE_ROW].n_unique()
     records = raw.frame.select(SOURCE_ROW, *found.layout.columns_in(raw.header))
     checked = validate(table, dataset.suite, records, built.get(CONTROLS))
     _reject_if_unfit(checked, record, context.settings.quarantine_threshold)
@@ -204,7 +208,7 @@ def _loaded_message(dataset: Dataset, partitions: tuple[str, ...], record: LoadR
         f"{record.rows_quarantined} quarantined",
     ]
     if record.rows_skipped:
-        parts.append(f"{record.rows_skipped} outside the grain (e.g. national totals) set aside")
+        parts.append(f"{record.rows_skipped} rows outside the table's grain set aside (totals, notes, cross-tabs)")
     return ", ".join(parts)
 
 

@@ -8,10 +8,17 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from expectations import dsg_allocation as dsg_allocation_expectations
+from expectations import la_ehcp as la_ehcp_expectations
+from expectations import la_high_needs_spend as la_high_needs_spend_expectations
 from expectations import school_census as school_census_expectations
+from expectations import school_links as school_links_expectations
 from expectations import school_register as school_register_expectations
+from expectations import trust_membership as trust_membership_expectations
 from expectations.suite import Suite
-from transforms import school_census, school_register
+from transforms import dsg_allocation, school_census, school_dimensions, school_links, school_register, trust_membership
+from transforms import la_ehcp as la_ehcp_transforms
+from transforms import la_high_needs_spend as la_high_needs_spend_transforms
 from transforms.common import Layout, SourceInfo
 from warehouse.publish import Derivation
 
@@ -33,6 +40,15 @@ class Dataset:
         return self.suite.table
 
 
+# Whatever the school-side source, the school and trust dimensions are rebuilt from all of them.
+SCHOOL_DIMENSIONS: Mapping[str, Derivation] = {
+    "dim_school": Derivation(
+        ("school_register_snapshot", "trust_membership_snapshot", "school_link"), school_dimensions.dim_school
+    ),
+    "dim_trust": Derivation(("school_register_snapshot", "trust_membership_snapshot"), school_dimensions.dim_trust),
+    "trust_membership": Derivation(("trust_membership_snapshot",), trust_membership.trust_memberships),
+}
+
 DATASETS: tuple[Dataset, ...] = (
     Dataset(
         name="school_register",
@@ -40,10 +56,23 @@ DATASETS: tuple[Dataset, ...] = (
         build=school_register.build,
         suite=school_register_expectations.SUITE,
         partition_keys=("snapshot_date",),
-        derived={
-            "dim_school": Derivation(("school_register_snapshot",), school_register.dim_school),
-            "dim_trust": Derivation(("school_register_snapshot",), school_register.dim_trust),
-        },
+        derived=SCHOOL_DIMENSIONS,
+    ),
+    Dataset(
+        name="trust_membership",
+        layouts=trust_membership.LAYOUTS,
+        build=trust_membership.build,
+        suite=trust_membership_expectations.SUITE,
+        partition_keys=("snapshot_date",),
+        derived=SCHOOL_DIMENSIONS,
+    ),
+    Dataset(
+        name="school_links",
+        layouts=school_links.LAYOUTS,
+        build=school_links.build,
+        suite=school_links_expectations.SUITE,
+        partition_keys=("snapshot_date",),
+        derived=SCHOOL_DIMENSIONS,
     ),
     Dataset(
         name="school_census",
@@ -51,6 +80,30 @@ DATASETS: tuple[Dataset, ...] = (
         build=school_census.build,
         suite=school_census_expectations.SUITE,
         partition_keys=("academic_year",),
+    ),
+    Dataset(
+        name="dsg_allocation",
+        layouts=dsg_allocation.LAYOUTS,
+        build=dsg_allocation.build,
+        suite=dsg_allocation_expectations.SUITE,
+        partition_keys=("financial_year",),
+    ),
+    Dataset(
+        name="la_high_needs_spend",
+        layouts=la_high_needs_spend_transforms.LAYOUTS,
+        build=la_high_needs_spend_transforms.build,
+        suite=la_high_needs_spend_expectations.SUITE,
+        # A benchmarking workbook holds a budget and an outturn: each (year, kind) is replaced on its own.
+        partition_keys=("financial_year", "kind"),
+    ),
+    Dataset(
+        name="la_ehcp",
+        layouts=la_ehcp_transforms.LAYOUTS,
+        build=la_ehcp_transforms.build,
+        suite=la_ehcp_expectations.SUITE,
+        # Re-loading one file of one release replaces only that file's rows.
+        partition_keys=("release", "source_table"),
+        derived={"fct_la_ehcp": Derivation(("la_ehcp_observation",), la_ehcp_transforms.fct_la_ehcp)},
     ),
 )
 

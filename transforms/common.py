@@ -24,7 +24,12 @@ SOURCE_ROW = "source_row_number"
 # The key under which a build returns a file's own totals (an ENGLAND row), checked against its rows.
 CONTROLS = "controls"
 
-YearSource = Literal["external", "column", "snapshot"]
+YearSource = Literal["external", "column", "snapshot", "title"]
+
+
+class SourceError(ValueError):
+    """The file's content cannot give what its layout promises (no year, no date...): a fault of the
+    file, so the pipeline rejects it with this message rather than recording a failure of its own."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,7 @@ def harmonise_columns(raw: pl.DataFrame, layout: Layout) -> pl.DataFrame:
     found = match_columns(raw.columns, layout.columns)
     missing_required = [c for c in layout.required if c not in found]
     if missing_required:
-        raise ValueError(f"missing required column(s) for layout {layout.name}: {', '.join(missing_required)}")
+        raise SourceError(f"missing required column(s) for layout {layout.name}: {', '.join(missing_required)}")
     frame = raw.select(pl.col(SOURCE_ROW), *[pl.col(actual).alias(canon) for canon, actual in found.items()])
     absent = [c for c in layout.optional if c not in found]
     return frame.with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in absent])

@@ -7,6 +7,7 @@ import polars as pl
 from transforms.common import (
     SOURCE_ROW,
     Layout,
+    SourceError,
     SourceInfo,
     as_count,
     as_float,
@@ -180,7 +181,7 @@ def fct_school_census(raw: pl.DataFrame, source: SourceInfo) -> pl.DataFrame:
     """One row per school per academic year, national rows dropped, counts typed with their status."""
     if source.layout == PERF_TABLES.name:
         if source.academic_year is None:
-            raise ValueError("the performance-tables census does not name its year; an academic year is required")
+            raise SourceError("the performance-tables census does not name its year; an academic year is required")
         frame = _from_perf_tables(raw, source.academic_year)
     elif source.layout == SEN_UNDERLYING.name:
         frame = _from_sen_underlying(raw)

@@ -10,6 +10,7 @@ import polars as pl
 from transforms.common import (
     SOURCE_ROW,
     Layout,
+    SourceError,
     SourceInfo,
     academic_year_start,
     code_text,
@@ -69,18 +70,13 @@ GIAS_ESTABLISHMENTS = Layout(
 LAYOUTS: tuple[Layout, ...] = (PERF_SCHOOL_INFORMATION, GIAS_ESTABLISHMENTS)
 
 OPEN_STATUSES = ("Open", "Open, but proposed to close")
+ACADEMY_TRUST_TYPES = ("Multi-academy trust", "Single-academy trust")
 TRUST_TYPES = {
     "Supported by a multi-academy trust": "Multi-academy trust",
     "Supported by a single-academy trust": "Single-academy trust",
     "Supported by a trust": "Trust",
 }
 # The attributes whose change opens a new dim_school version.
-# Group and phase are described, not tracked: GIAS and the performance tables word them differently
-# ('Academies' / 'Academy'), so tracking them would open a version whenever the source switched.
-TRACKED: tuple[str, ...] = (
-    "laestab", "la_code", "school_name", "establishment_type", "school_status", "is_open", "open_date",
-    "close_date", "trust_id",
-)  # fmt: skip
 SNAPSHOT_COLUMNS: tuple[str, ...] = (
     "urn", "snapshot_date", "laestab", "la_code", "estab", "school_name", "establishment_type",
     "establishment_group", "phase", "school_status", "is_open", "open_date", "close_date",
@@ -105,7 +101,7 @@ def _perf_snapshot_date(source: SourceInfo) -> date:
     if source.snapshot_date is not None:
         return source.snapshot_date
     if source.academic_year is None:
-        raise ValueError(
+        raise SourceError(
             "the performance-tables school information does not name its year; an academic year is required"
         )
     return date(academic_year_start(source.academic_year), 9, 1)
@@ -122,7 +118,7 @@ GIAS_SOURCE_COLUMNS = {
     "establishment_type": "TypeOfEstablishment (name)", "establishment_group": "EstablishmentTypeGroup (name)",
     "phase": "PhaseOfEducation (name)", "school_status": "EstablishmentStatus (name)", "open_date": "OpenDate",
     "close_date": "CloseDate", "statutory_low_age": "StatutoryLowAge", "statutory_high_age": "StatutoryHighAge",
-    "trust_id": "Trusts (code)", "trust_name": "Trusts (name)",
+    "trust_name": "Trusts (name)",
 }  # fmt: skip
 _CODES = ("urn", "la_code", "estab", "laestab", "trust_id")
 _DATES = ("open_date", "close_date")
@@ -165,13 +161,16 @@ def _from_gias(raw: pl.DataFrame, source: SourceInfo) -> pl.DataFrame:
     frame = harmonise_columns(raw, GIAS_ESTABLISHMENTS)
     snapshot = source.snapshot_date or frame.select(parse_dmy("LastChangedDate").max()).item()
     if snapshot is None:
-        raise ValueError("cannot date this GIAS extract: no date in its name and no LastChangedDate values")
+        raise SourceError("cannot date this GIAS extract: no date in its name and no LastChangedDate values")
     trust_flag = pl.col("TrustSchoolFlag (name)").str.strip_chars()
+    trust_type = trust_flag.replace_strict(TRUST_TYPES, default=None)
     return frame.select(
         *_register_columns(GIAS_SOURCE_COLUMNS),
+        # Foundation trusts are listed too; dim_trust holds academy trusts only.
+        pl.when(trust_type.is_in(ACADEMY_TRUST_TYPES)).then(code_text("Trusts (code)")).alias("trust_id"),
         (code_text("LA (code)") + code_text("EstablishmentNumber")).alias("laestab"),
         pl.lit(snapshot, dtype=pl.Date).alias("snapshot_date"),
-        trust_flag.replace_strict(TRUST_TYPES, default=None).alias("trust_type"),
+        trust_type.alias("trust_type"),
         pl.lit(has_trust_info).alias("has_trust_info"),
         pl.lit(GIAS_ESTABLISHMENTS.name).alias("source_layout"),
     )
@@ -184,64 +183,6 @@ def school_register_snapshot(raw: pl.DataFrame, source: SourceInfo) -> pl.DataFr
     if source.layout == GIAS_ESTABLISHMENTS.name:
         return _from_gias(raw, source).select(SNAPSHOT_COLUMNS)
     raise ValueError(f"school_register has no layout {source.layout!r}")
-
-
-def dim_school(snapshots: pl.DataFrame) -> pl.DataFrame:
-    """Type-2 history: a new version whenever a tracked attribute changes between snapshots.
-
-    A snapshot that carries no trust information (performance tables) keeps the school's last known
-    trust rather than reading as 'left its trust'.
-    """
-    if snapshots.is_empty():
-        return _empty_dim_school()
-    # "\x00none" marks a snapshot that says "no trust", as opposed to one that says nothing about trusts.
-    trust_token = pl.when(pl.col("has_trust_info")).then(pl.col("trust_id").fill_null("\x00none"))
-    ordered = snapshots.sort("urn", "snapshot_date").with_columns(
-        trust_token.forward_fill().over("urn").replace("\x00none", None).alias("trust_id")
-    )
-    fingerprint = pl.struct(list(TRACKED)).hash()
-    changed = (fingerprint != fingerprint.shift(1).over("urn")).fill_null(True)
-    versions = ordered.filter(changed)
-    versions = versions.with_columns(
-        pl.col("snapshot_date").alias("valid_from"),
-        pl.col("snapshot_date").shift(-1).over("urn").alias("valid_to"),
-    )
-    return versions.with_columns(pl.col("valid_to").is_null().alias("is_current")).select(DIM_SCHOOL_COLUMNS)
-
-
-DIM_SCHOOL_COLUMNS: tuple[str, ...] = (
-    "urn", "laestab", "la_code", "school_name", "establishment_type", "establishment_group", "phase",
-    "school_status", "is_open", "open_date", "close_date", "trust_id", "statutory_low_age",
-    "statutory_high_age", "valid_from", "valid_to", "is_current",
-)  # fmt: skip
-
-
-def _empty_dim_school() -> pl.DataFrame:
-    return pl.DataFrame(schema={c: pl.String for c in DIM_SCHOOL_COLUMNS}).with_columns(
-        pl.col("is_open", "is_current").cast(pl.Boolean),
-        pl.col("open_date", "close_date", "valid_from", "valid_to").cast(pl.Date),
-        pl.col("statutory_low_age", "statutory_high_age").cast(pl.Int64),
-    )
-
-
-def dim_trust(snapshots: pl.DataFrame) -> pl.DataFrame:
-    """One row per trust seen in any snapshot, named as in the latest snapshot that lists it."""
-    trusts = snapshots.filter(pl.col("has_trust_info") & pl.col("trust_id").is_not_null())
-    latest = (
-        trusts.sort("snapshot_date")
-        .group_by("trust_id")
-        .agg(
-            pl.col("trust_name").drop_nulls().last(),
-            pl.col("trust_type").drop_nulls().last(),
-        )
-    )
-    return latest.select(
-        "trust_id",
-        pl.lit(None, dtype=pl.String).alias("trust_ref"),
-        "trust_name",
-        pl.lit(None, dtype=pl.String).alias("companies_house_number"),
-        "trust_type",
-    ).sort("trust_id")
 
 
 def build(raw: pl.DataFrame, source: SourceInfo) -> dict[str, pl.DataFrame]:

@@ -98,6 +98,12 @@ def recent_loads(warehouse: Warehouse, limit: int = 20) -> pl.DataFrame:
     return from_arrow(data.to_arrow(), LEDGER) if data.height else data
 
 
+def read_table(warehouse: Warehouse, table: str, where: str = "", order_by: str = "") -> pl.DataFrame:
+    """A table's rows typed as its model says, whichever backend (SQLite hands back dates as text)."""
+    sql = f"SELECT * FROM {table} {f'WHERE {where}' if where else ''} {f'ORDER BY {order_by}' if order_by else ''}"
+    return from_arrow(query(warehouse, sql).to_arrow(), models.metadata.tables[table])
+
+
 def query(warehouse: Warehouse, sql: str, parameters: list[Any] | None = None) -> pl.DataFrame:
     connection = warehouse.connect()
     try:

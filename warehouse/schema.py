@@ -17,8 +17,8 @@ from sqlalchemy.schema import CreateIndex, CreateTable, SetColumnComment, SetTab
 from warehouse import models
 from warehouse.connection import Warehouse
 from warehouse.frames import to_arrow
-from warehouse.reference import la_successors, local_authorities
-from warehouse.views import VIEW_COMMENTS, VIEWS
+from warehouse.reference import la_ons_codes, la_successors, local_authorities
+from warehouse.views import VIEWS
 
 SCHEMA_LOCK_KEY = 7_310_442  # any constant: serialises concurrent schema creation on PostgreSQL
 
@@ -75,6 +75,7 @@ def ensure_schema(warehouse: Warehouse) -> None:
                     cursor.execute(statement)
         _seed(cursor, warehouse, models.DimLocalAuthority.__table__, local_authorities())
         _seed(cursor, warehouse, models.LaSuccessor.__table__, la_successors())
+        _seed(cursor, warehouse, models.LaOnsCode.__table__, la_ons_codes())
         _create_views(cursor, warehouse)
         connection.commit()
     except BaseException:
@@ -97,15 +98,19 @@ def _seed(cursor: Any, warehouse: Warehouse, table: sa.Table, reference: pl.Data
 
 
 def _create_views(cursor: Any, warehouse: Warehouse) -> None:
-    for name, body in VIEWS.items():
-        if warehouse.dialect == "postgresql":
-            cursor.execute(f"CREATE OR REPLACE VIEW {name} AS {body}")
-            comment = VIEW_COMMENTS[name].replace("'", "''")
-            cursor.execute(f"COMMENT ON VIEW {name} IS '{comment}'")
+    present = existing_tables(cursor, warehouse)
+    for view in VIEWS:
+        if not set(view.requires) <= present:
             continue
-        statement = f"CREATE VIEW {name} AS {body}"
-        cursor.execute(f"SELECT sql FROM sqlite_master WHERE type = 'view' AND name = '{name}'")
-        current = cursor.fetchall()
-        if not current or current[0][0] != statement:
-            cursor.execute(f"DROP VIEW IF EXISTS {name}")
-            cursor.execute(statement)
+        if warehouse.dialect == "postgresql":
+            cursor.execute(f"CREATE OR REPLACE VIEW {view.name} AS {view.sql}")
+            comment = view.comment.replace("'", "''")
+            cursor.execute(f"COMMENT ON VIEW {view.name} IS '{comment}'")
+        else:
+            statement = f"CREATE VIEW {view.name} AS {view.sql}"
+            cursor.execute(f"SELECT sql FROM sqlite_master WHERE type = 'view' AND name = '{view.name}'")
+            current = cursor.fetchall()
+            if not current or current[0][0] != statement:
+                cursor.execute(f"DROP VIEW IF EXISTS {view.name}")
+                cursor.execute(statement)
+        present.add(view.name)

@@ -1,8 +1,17 @@
-"""Reporting views, written once in SQL both backends accept."""
+"""Reporting views, written once in SQL both backends accept (dates compare as ISO text in SQLite)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class View:
+    name: str
+    comment: str
+    sql: str
+    requires: tuple[str, ...]  # tables and views it reads: created only once they all exist
+
 
 _COMPLETE = "c.total_pupils IS NOT NULL AND c.ehc_plan IS NOT NULL AND c.sen_support IS NOT NULL"
 # Rates are taken over schools that publish all three counts, so numerator and denominator cover the same pupils.
@@ -15,23 +24,142 @@ _CENSUS_MEASURES = """
     CAST(100.0 * SUM(c.sen_support) / NULLIF(SUM(c.total_pupils), 0) AS DOUBLE PRECISION) AS sen_support_pct
 """
 
-VIEWS: Mapping[str, str] = {
-    "v_la_census_summary": f"""
-        SELECT c.la_code, la.la_name, c.academic_year, {_CENSUS_MEASURES}
-        FROM fct_school_census c
-        LEFT JOIN dim_local_authority la ON la.la_code = c.la_code
-        WHERE {_COMPLETE}
-        GROUP BY c.la_code, la.la_name, c.academic_year
+LA_CENSUS_SUMMARY = View(
+    "v_la_census_summary",
+    "One row per LA per academic year: pupils, EHC plans and SEN support from the census.",
+    f"""
+    SELECT c.la_code, la.la_name, c.academic_year, {_CENSUS_MEASURES}
+    FROM fct_school_census c
+    LEFT JOIN dim_local_authority la ON la.la_code = c.la_code
+    WHERE {_COMPLETE}
+    GROUP BY c.la_code, la.la_name, c.academic_year
     """,
-    "v_national_census_summary": f"""
-        SELECT c.academic_year, {_CENSUS_MEASURES}
-        FROM fct_school_census c
-        WHERE {_COMPLETE}
-        GROUP BY c.academic_year
-    """,
-}
+    ("fct_school_census", "dim_local_authority"),
+)
 
-VIEW_COMMENTS: Mapping[str, str] = {
-    "v_la_census_summary": "One row per LA per academic year: pupils, EHC plans and SEN support from the census.",
-    "v_national_census_summary": "One row per academic year: England totals of the loaded school census.",
-}
+NATIONAL_CENSUS_SUMMARY = View(
+    "v_national_census_summary",
+    "One row per academic year: England totals of the loaded school census.",
+    f"""
+    SELECT c.academic_year, {_CENSUS_MEASURES}
+    FROM fct_school_census c
+    WHERE {_COMPLETE}
+    GROUP BY c.academic_year
+    """,
+    ("fct_school_census",),
+)
+
+# Membership is taken as at each census day from dim_school's history; the LA comparison weights each LA's
+# rate by the trust's own pupils there, so a trust is compared with the places it actually works.
+TRUST_SEND_SUMMARY = View(
+    "v_trust_send_summary",
+    "One row per trust per academic year: its schools' pupils, EHC plans and SEN support, beside the "
+    "pupil-weighted rate of the LAs it works in and the national rates.",
+    f"""
+    WITH members AS (
+        SELECT d.trust_id, c.academic_year, c.la_code, c.total_pupils, c.ehc_plan, c.sen_support
+        FROM fct_school_census c
+        JOIN dim_school d
+          ON d.urn = c.urn AND d.valid_from <= c.census_date AND (d.valid_to IS NULL OR d.valid_to > c.census_date)
+        WHERE d.trust_id IS NOT NULL AND {_COMPLETE}
+    ),
+    la_rates AS (
+        SELECT c.academic_year, c.la_code, 1.0 * SUM(c.ehc_plan) / NULLIF(SUM(c.total_pupils), 0) AS ehc_rate
+        FROM fct_school_census c
+        WHERE {_COMPLETE}
+        GROUP BY c.academic_year, c.la_code
+    ),
+    trust_las AS (
+        SELECT trust_id, academic_year, la_code, SUM(total_pupils) AS pupils
+        FROM members GROUP BY trust_id, academic_year, la_code
+    ),
+    la_weighted AS (
+        SELECT t.trust_id, t.academic_year,
+               CAST(100.0 * SUM(t.pupils * r.ehc_rate) / NULLIF(SUM(t.pupils), 0) AS DOUBLE PRECISION)
+                   AS la_ehc_plan_pct
+        FROM trust_las t
+        JOIN la_rates r ON r.academic_year = t.academic_year AND r.la_code = t.la_code
+        GROUP BY t.trust_id, t.academic_year
+    ),
+    totals AS (
+        SELECT trust_id, academic_year, COUNT(*) AS schools, SUM(total_pupils) AS total_pupils,
+               SUM(ehc_plan) AS ehc_plan, SUM(sen_support) AS sen_support
+        FROM members GROUP BY trust_id, academic_year
+    )
+    SELECT t.trust_id, tr.trust_name, t.academic_year, t.schools, t.total_pupils, t.ehc_plan, t.sen_support,
+           CAST(100.0 * t.ehc_plan / NULLIF(t.total_pupils, 0) AS DOUBLE PRECISION) AS ehc_plan_pct,
+           CAST(100.0 * t.sen_support / NULLIF(t.total_pupils, 0) AS DOUBLE PRECISION) AS sen_support_pct,
+           w.la_ehc_plan_pct,
+           n.ehc_plan_pct AS national_ehc_plan_pct,
+           n.sen_support_pct AS national_sen_support_pct
+    FROM totals t
+    LEFT JOIN dim_trust tr ON tr.trust_id = t.trust_id
+    LEFT JOIN la_weighted w ON w.trust_id = t.trust_id AND w.academic_year = t.academic_year
+    LEFT JOIN v_national_census_summary n ON n.academic_year = t.academic_year
+    """,
+    ("fct_school_census", "dim_school", "dim_trust", "v_national_census_summary"),
+)
+
+# Financial year 2023-24 runs April 2023 to March 2024: its January is January 2024. High-needs spend
+# counts s251 line 1.0.2 and the 1.2.x lines (place and top-up funding, support services, AP, hospital,
+# therapies); SEN transport (1.4.11, 2.1.x) is not high-needs block spend.
+LA_SEND_FUNDING_GAP = View(
+    "v_la_send_funding_gap",
+    "One row per LA per financial year: EHC plans (January in the year) beside the high-needs block "
+    "before deductions, per plan, growth against the LA's first year loaded, and s251 net outturn.",
+    """
+    WITH hnb AS (
+        SELECT la_code, financial_year, SUM(amount_gbp) AS high_needs_block_gbp
+        FROM fct_la_dsg_allocation
+        WHERE block = 'high_needs' AND basis = 'before_deductions'
+        GROUP BY la_code, financial_year
+    ),
+    ehcp AS (
+        SELECT la_code,
+               CAST(calendar_year - 1 AS TEXT) || '-' || SUBSTR(CAST(calendar_year AS TEXT), 3, 2) AS financial_year,
+               SUM(value) AS ehcp_caseload
+        FROM fct_la_ehcp
+        WHERE measure = 'caseload' AND breakdown = 'total' AND la_code <> 'ENG'
+        GROUP BY la_code, calendar_year
+    ),
+    outturn AS (
+        SELECT la_code, financial_year, SUM(net_gbp) AS high_needs_net_outturn_gbp
+        FROM fct_la_high_needs_spend
+        WHERE kind = 'outturn' AND (line_code = '1.0.2' OR line_code LIKE '1.2.%' OR line_code LIKE 'hnb:1.0.2%')
+        GROUP BY la_code, financial_year
+    ),
+    spine AS (
+        SELECT la_code, financial_year FROM hnb
+        UNION
+        SELECT la_code, financial_year FROM ehcp
+    ),
+    joined AS (
+        SELECT s.la_code, la.la_name, s.financial_year, e.ehcp_caseload, h.high_needs_block_gbp,
+               o.high_needs_net_outturn_gbp
+        FROM spine s
+        LEFT JOIN dim_local_authority la ON la.la_code = s.la_code
+        LEFT JOIN ehcp e ON e.la_code = s.la_code AND e.financial_year = s.financial_year
+        LEFT JOIN hnb h ON h.la_code = s.la_code AND h.financial_year = s.financial_year
+        LEFT JOIN outturn o ON o.la_code = s.la_code AND o.financial_year = s.financial_year
+    ),
+    firsts AS (
+        SELECT la_code,
+               MIN(CASE WHEN ehcp_caseload IS NOT NULL THEN financial_year END) AS first_ehcp_year,
+               MIN(CASE WHEN high_needs_block_gbp IS NOT NULL THEN financial_year END) AS first_hnb_year
+        FROM joined GROUP BY la_code
+    )
+    SELECT j.la_code, j.la_name, j.financial_year, j.ehcp_caseload, j.high_needs_block_gbp,
+           CAST(j.high_needs_block_gbp / NULLIF(j.ehcp_caseload, 0) AS DOUBLE PRECISION) AS high_needs_gbp_per_ehcp,
+           CAST(100.0 * (j.ehcp_caseload / NULLIF(fe.ehcp_caseload, 0) - 1) AS DOUBLE PRECISION) AS ehcp_growth_pct,
+           CAST(100.0 * (j.high_needs_block_gbp / NULLIF(fh.high_needs_block_gbp, 0) - 1) AS DOUBLE PRECISION)
+               AS high_needs_growth_pct,
+           j.high_needs_net_outturn_gbp
+    FROM joined j
+    JOIN firsts f ON f.la_code = j.la_code
+    LEFT JOIN joined fe ON fe.la_code = j.la_code AND fe.financial_year = f.first_ehcp_year
+    LEFT JOIN joined fh ON fh.la_code = j.la_code AND fh.financial_year = f.first_hnb_year
+    """,
+    ("fct_la_dsg_allocation", "fct_la_ehcp", "fct_la_high_needs_spend", "dim_local_authority"),
+)
+
+VIEWS: tuple[View, ...] = (LA_CENSUS_SUMMARY, NATIONAL_CENSUS_SUMMARY, TRUST_SEND_SUMMARY, LA_SEND_FUNDING_GAP)

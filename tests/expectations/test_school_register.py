@@ -97,6 +97,7 @@ def test_empty_register_fails_the_table_check() -> None:
 GIAS_HEADER = (
     "URN", "LA (code)", "EstablishmentNumber", "EstablishmentName", "TypeOfEstablishment (name)",
     "EstablishmentStatus (name)", "OpenDate", "CloseDate", "PhaseOfEducation (name)", "Trusts (code)", "Trusts (name)",
+    "TrustSchoolFlag (name)",
 )  # fmt: skip
 
 
@@ -106,9 +107,9 @@ def check_gias(*rows: tuple[str | None, ...]) -> Validation:
 
 
 ACADEMY = ("137000", "330", "4001", "Oak Academy", "Academy converter", "Open", "01-09-2011", None, "Secondary",
-           "2044", "Oak Trust")  # fmt: skip
+           "2044", "Oak Trust", "Supported by a multi-academy trust")  # fmt: skip
 MAINTAINED = ("100000", "201", "3614", "The Aldgate School", "Voluntary aided school", "Open", None, None, "Primary",
-              None, None)  # fmt: skip
+              None, None, "Not applicable")  # fmt: skip
 
 
 def test_clean_gias_snapshot_with_trusts_passes() -> None:
@@ -116,5 +117,5 @@ def test_clean_gias_snapshot_with_trusts_passes() -> None:
 
 
 def test_non_numeric_trust_id_is_quarantined() -> None:
-    bad = (*ACADEMY[:9], "TR02044", "Oak Trust")
+    bad = (*ACADEMY[:9], "TR02044", "Oak Trust", ACADEMY[11])
     assert only_row_3_fails(check_gias(MAINTAINED, bad)) == {"trust_id_is_numeric"}

@@ -8,14 +8,12 @@ import polars as pl
 import pytest
 
 from transforms.common import SOURCE_ROW, SourceInfo
+from transforms.school_dimensions import DIM_SCHOOL_COLUMNS, dim_school, dim_trust
 from transforms.school_register import (
-    DIM_SCHOOL_COLUMNS,
     GIAS_ESTABLISHMENTS,
     PERF_SCHOOL_INFORMATION,
     SNAPSHOT_COLUMNS,
     build,
-    dim_school,
-    dim_trust,
     school_register_snapshot,
 )
 

@@ -44,7 +44,7 @@ def _state(context: Context) -> tuple:
 
 
 def test_failure_while_deriving_tables_rolls_everything_back(backend_context: Context) -> None:
-    from transforms.school_register import dim_school
+    from transforms.school_dimensions import dim_school
 
     first = publish(
         backend_context.warehouse, backend_context.lake, _record("a" * 64),

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
+from warehouse.models.dsg_allocation import FctLaDsgAllocation
+from warehouse.models.la_ehcp import FctLaEhcp, LaEhcpObservation
+from warehouse.models.la_high_needs_spend import FctLaHighNeedsSpend
 from warehouse.models.ledger import EtlLoad, EtlQuarantine
-from warehouse.models.reference import DimLocalAuthority, LaSuccessor
+from warehouse.models.reference import DimLocalAuthority, LaOnsCode, LaSuccessor
 from warehouse.models.school_census import FctSchoolCensus
+from warehouse.models.school_links import SchoolLink
 from warehouse.models.school_register import DimSchool, DimTrust, SchoolRegisterSnapshot
+from warehouse.models.trust_membership import TrustMembership, TrustMembershipSnapshot
 
 metadata = SQLModel.metadata
 
@@ -17,8 +22,16 @@ __all__ = [
     "DimTrust",
     "EtlLoad",
     "EtlQuarantine",
+    "FctLaDsgAllocation",
+    "FctLaEhcp",
+    "FctLaHighNeedsSpend",
     "FctSchoolCensus",
+    "LaEhcpObservation",
+    "LaOnsCode",
     "LaSuccessor",
+    "SchoolLink",
     "SchoolRegisterSnapshot",
+    "TrustMembership",
+    "TrustMembershipSnapshot",
     "metadata",
 ]

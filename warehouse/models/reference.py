@@ -33,3 +33,13 @@ class LaSuccessor(SQLModel, table=True):
     successor_la_code: str = code("An LA that took over all or part of its area.", primary_key=True)
     effective_on: date | None = day("Date of the change.")
     kind: str | None = code("split, merged or replaced.")
+
+
+class LaOnsCode(SQLModel, table=True):
+    __tablename__ = "la_ons_code"
+    __table_args__ = (
+        {"comment": "Every ONS GSS code an LA has carried in DfE files; look codes up here, never join."},
+    )
+
+    ons_code: str = code("ONS GSS code as a DfE file gives it.", primary_key=True)
+    la_code: str = code("The DfE LA number it belongs to.")

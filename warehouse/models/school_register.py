@@ -58,6 +58,10 @@ class DimSchool(SQLModel, table=True):
     trust_id: str | None = code("GIAS Group UID of the trust; NULL if not in a trust.", index=True)
     statutory_low_age: int | None = count("Lowest statutory age.")
     statutory_high_age: int | None = count("Highest statutory age.")
+    predecessor_urn: str | None = code("The URN this school succeeded (e.g. before converting to an academy).")
+    successor_urn: str | None = code("The URN that succeeded this school, if it was replaced by a new one.")
+    lineage_urn: str | None = code("Newest URN along its successors: every URN of one school's history shares it.",
+                                   index=True)  # fmt: skip
     load_id: int | None = load_id()
 
 
