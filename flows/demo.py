@@ -11,11 +11,15 @@ from warehouse import ledger
 from warehouse.connection import Warehouse
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
-# The register first, so the census years can be read against it.
+# The register first, so the census years can be read against it; then the LA funding and EHC plans.
 SAMPLE_FILES = (
     "england_school_information_2023-24.csv",
     "england_census_2018-19.csv",
     "england_census_2023-24.csv",
+    "dedicated-schools-grant_2023_07_20.ods",
+    "dedicated-schools-grant_2024_07_20.ods",
+    "ehcp_caseload_2025.csv",
+    "s251_outturn_2023-24.csv",
 )
 
 
@@ -43,6 +47,15 @@ def summary(warehouse: Warehouse) -> str:
         "SELECT la_code, la_name, academic_year, schools, total_pupils, ehc_plan_pct, sen_support_pct "
         "FROM v_la_census_summary ORDER BY la_code, academic_year",
     )
+    # The sample LAs are those of the sample census; the DSG workbooks cover every LA.
+    funding = ledger.query(
+        warehouse,
+        "SELECT g.la_code, g.la_name, g.financial_year, CAST(g.ehcp_caseload AS BIGINT), "
+        "CAST(ROUND(g.high_needs_block_gbp) AS BIGINT), CAST(ROUND(g.high_needs_gbp_per_ehcp) AS BIGINT), "
+        "CAST(ROUND(g.high_needs_net_outturn_gbp) AS BIGINT) FROM v_la_send_funding_gap g "
+        "WHERE g.la_code IN (SELECT DISTINCT la_code FROM fct_school_census) AND g.financial_year >= '2020-21' "
+        "ORDER BY g.la_code, g.financial_year",
+    )
     return "\n".join(
         [
             "Published, per dataset:",
@@ -50,5 +63,11 @@ def summary(warehouse: Warehouse) -> str:
             "",
             "Per LA and year (school census):",
             table(["LA", "name", "year", "schools", "pupils", "EHC plan %", "SEN support %"], per_la.rows()),
+            "",
+            "Per LA and financial year: EHC plans (January) and the high-needs block (before deductions):",
+            table(
+                ["LA", "name", "year", "EHC plans", "high-needs block £", "£ per EHC plan", "s251 net outturn £"],
+                funding.rows(),
+            ),
         ]
     )

@@ -102,7 +102,8 @@ TRUST_SEND_SUMMARY = View(
 
 # Financial year 2023-24 runs April 2023 to March 2024: its January is January 2024. High-needs spend
 # counts s251 line 1.0.2 and the 1.2.x lines (place and top-up funding, support services, AP, hospital,
-# therapies); SEN transport (1.4.11, 2.1.x) is not high-needs block spend.
+# therapies), or the benchmarking sheet's lines built from them ('hnb:1.0.2...'); SEN transport (1.4.11,
+# 2.1.x) is not high-needs block spend.
 LA_SEND_FUNDING_GAP = View(
     "v_la_send_funding_gap",
     "One row per LA per financial year: EHC plans (January in the year) beside the high-needs block "
@@ -119,7 +120,7 @@ LA_SEND_FUNDING_GAP = View(
                CAST(calendar_year - 1 AS TEXT) || '-' || SUBSTR(CAST(calendar_year AS TEXT), 3, 2) AS financial_year,
                SUM(value) AS ehcp_caseload
         FROM fct_la_ehcp
-        WHERE measure = 'caseload' AND breakdown = 'total' AND la_code <> 'ENG'
+        WHERE measure = 'caseload' AND breakdown = 'total' AND la_code <> 'ENG' AND value IS NOT NULL
         GROUP BY la_code, calendar_year
     ),
     outturn AS (
