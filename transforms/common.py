@@ -140,6 +140,15 @@ def parse_dmy(column: str) -> pl.Expr:
     )
 
 
+def extract_date(frame: pl.DataFrame, source: SourceInfo, dated_column: str, what: str) -> date:
+    """A GIAS extract's date: from its file name (edubasealldata20250422) if it has one, else the latest
+    date in `dated_column`, the most recent change the extract knows of."""
+    latest = source.snapshot_date or frame.select(parse_dmy(dated_column).max()).item()
+    if latest is None:
+        raise SourceError(f"cannot date this {what}: no date in its name and no {dated_column} values")
+    return latest
+
+
 _YEAR_PATTERN = re.compile(r"(?<!\d)(20\d{2})[-_/ ]?(20\d{2}|\d{2})(?!\d)")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.common import SOURCE_ROW, Layout, SourceError, SourceInfo, code_text, harmonise_columns, parse_dmy
+from transforms.common import SOURCE_ROW, Layout, SourceInfo, code_text, extract_date, harmonise_columns, parse_dmy
 
 ESTABLISHMENT_LINKS = Layout(
     name="gias_establishment_links",
@@ -23,9 +23,7 @@ LAYOUTS: tuple[Layout, ...] = (ESTABLISHMENT_LINKS,)
 def school_link(raw: pl.DataFrame, source: SourceInfo) -> pl.DataFrame:
     """One row per link of an establishment, as at the extract's date."""
     frame = harmonise_columns(raw, ESTABLISHMENT_LINKS)
-    snapshot = source.snapshot_date or frame.select(parse_dmy("LinkEstablishedDate").max()).item()
-    if snapshot is None:
-        raise SourceError("cannot date this links extract: no date in its name and no link dates")
+    snapshot = extract_date(frame, source, "LinkEstablishedDate", "links extract")
     return frame.select(
         code_text("URN").alias("urn"),
         code_text("LinkURN").alias("link_urn"),

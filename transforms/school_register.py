@@ -14,6 +14,7 @@ from transforms.common import (
     SourceInfo,
     academic_year_start,
     code_text,
+    extract_date,
     harmonise_columns,
     match_columns,
     parse_dmy,
@@ -159,9 +160,7 @@ def _from_perf_tables(raw: pl.DataFrame, source: SourceInfo) -> pl.DataFrame:
 def _from_gias(raw: pl.DataFrame, source: SourceInfo) -> pl.DataFrame:
     has_trust_info = bool(match_columns(raw.columns, ["Trusts (code)"]))
     frame = harmonise_columns(raw, GIAS_ESTABLISHMENTS)
-    snapshot = source.snapshot_date or frame.select(parse_dmy("LastChangedDate").max()).item()
-    if snapshot is None:
-        raise SourceError("cannot date this GIAS extract: no date in its name and no LastChangedDate values")
+    snapshot = extract_date(frame, source, "LastChangedDate", "GIAS extract")
     trust_flag = pl.col("TrustSchoolFlag (name)").str.strip_chars()
     trust_type = trust_flag.replace_strict(TRUST_TYPES, default=None)
     return frame.select(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.common import SOURCE_ROW, Layout, SourceError, SourceInfo, code_text, harmonise_columns, parse_dmy
+from transforms.common import SOURCE_ROW, Layout, SourceInfo, code_text, extract_date, harmonise_columns, parse_dmy
 
 GROUP_LINKS = Layout(
     name="gias_group_links",
@@ -46,9 +46,7 @@ SNAPSHOT_COLUMNS = (
 def trust_membership_snapshot(raw: pl.DataFrame, source: SourceInfo) -> pl.DataFrame:
     """One row per establishment per group it belongs to, as at the extract's date."""
     frame = harmonise_columns(raw, GROUP_LINKS)
-    snapshot = source.snapshot_date or frame.select(parse_dmy("Joined date").max()).item()
-    if snapshot is None:
-        raise SourceError("cannot date this group-links extract: no date in its name and no joined dates")
+    snapshot = extract_date(frame, source, "Joined date", "group-links extract")
     return frame.select(
         code_text("URN").alias("urn"),
         pl.lit(snapshot, dtype=pl.Date).alias("snapshot_date"),
