@@ -9,7 +9,7 @@ import io
 import itertools
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -41,6 +41,8 @@ class RawTable:
     sheet: str | None = None
     header_row: int = 1  # where the header was found: publishers put titles and notes above it
     preamble: tuple[str, ...] = ()  # the text of those title rows, e.g. a DSG sheet's financial year
+    path: Path | None = None
+    partial: bool = False  # only the header was read (a large CSV): rows come from batches()
 
     @property
     def header(self) -> list[str]:
@@ -131,9 +133,11 @@ def read_csv_text(text: str, name: str, layouts: Iterable[Layout] = ()) -> pl.Da
     return _read_csv(text, name, list(layouts)).frame
 
 
-def _read_csv(text: str, name: str, layouts: list[Layout], encoding: str | None = None) -> RawTable:
+def _read_csv(
+    text: str, name: str, layouts: list[Layout], encoding: str | None = None, skip: int | None = None
+) -> RawTable:
     leading = list(itertools.islice(csv.reader(io.StringIO(text)), HEADER_SEARCH_ROWS))
-    index, _ = header_row_index(leading, layouts) if layouts else (0, 0.0)
+    index = skip if skip is not None else header_row_index(leading, layouts)[0] if layouts else 0
     try:
         grid = pl.read_csv(io.BytesIO(text.encode("utf-8")), has_header=False, skip_rows=index, infer_schema=False)
     except pl.exceptions.PolarsError as error:
@@ -173,8 +177,130 @@ def read_table(path: Path, layouts: Iterable[Layout]) -> RawTable:
         head = handle.read(8)
     if _is_spreadsheet(path, head):
         return _read_spreadsheet(path, layouts)
+    if _is_xml(head):
+        from flows.pupil_xml import read_pupil_xml
+
+        return RawTable(read_pupil_xml(path), "xml", "utf-8")
     text, encoding = decode(path.read_bytes(), path.name)
     return _read_csv(text, path.name, layouts, encoding)
+
+
+def _is_xml(head: bytes) -> bool:
+    return head.removeprefix(codecs.BOM_UTF8).lstrip().startswith(b"<")
+
+
+HEAD_BYTES = 1 << 20
+
+
+def read_head(path: Path, layouts: Iterable[Layout]) -> RawTable:
+    """Enough of a file to identify it: a CSV's first rows (a national pupil census need not be read
+    whole to know what it is); spreadsheets and XML returns, which are small, whole."""
+    layouts = list(layouts)
+    with path.open("rb") as handle:
+        start = handle.read(HEAD_BYTES)
+    if _is_spreadsheet(path, start[:8]) or _is_xml(start[:64]) or len(start) < HEAD_BYTES:
+        return read_table(path, layouts)
+    text = codecs.getincrementaldecoder("utf-8-sig")(errors="replace").decode(start)
+    leading = list(itertools.islice(csv.reader(io.StringIO(text)), HEADER_SEARCH_ROWS + 1))
+    index, _ = header_row_index(leading[:HEADER_SEARCH_ROWS], layouts)
+    header = header_names(leading[index]) if len(leading) > index else []
+    frame = pl.DataFrame(schema={SOURCE_ROW: pl.Int64, **dict.fromkeys(header, pl.String)})
+    return RawTable(frame, "csv", None, None, index + 1, _preamble(leading[:index]), path, partial=True)
+
+
+def batches(raw: RawTable, key: tuple[str, ...] = (), rows: int = 1_000_000) -> Iterator[pl.DataFrame]:
+    """The table's rows, whole, or for a large CSV whose layout names a `key`, in pieces of about `rows`
+    rows that never split a key's rows (a school's pupils stay together)."""
+    if not raw.partial:
+        yield raw.frame
+        return
+    assert raw.path is not None
+    if not key:
+        yield _whole_csv(raw)
+        return
+    yield from _aligned(_csv_pieces(raw, rows), [match_columns(raw.header, key)[k] for k in key], raw.path.name)
+
+
+def _whole_csv(raw: RawTable) -> pl.DataFrame:
+    assert raw.path is not None
+    text, _ = decode(raw.path.read_bytes(), raw.path.name)
+    return _read_csv(text, raw.path.name, [], None, skip=raw.header_row - 1).frame
+
+
+def _csv_pieces(raw: RawTable, rows: int) -> Iterator[pl.DataFrame]:
+    assert raw.path is not None
+    source = _as_utf8(raw.path)
+    _refuse_truncated_tail(source, len(raw.header), raw.path.name)
+    scan = pl.scan_csv(
+        source, has_header=False, skip_rows=raw.header_row, new_columns=raw.header, infer_schema=False,
+        row_index_name=SOURCE_ROW, row_index_offset=raw.header_row + 1,
+    )  # fmt: skip
+    try:
+        for piece in scan.collect_batches(chunk_size=rows):
+            yield piece.with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
+    except pl.exceptions.PolarsError as error:
+        raise Rejection(f"{raw.path.name} is not a readable CSV file: {str(error).splitlines()[0]}") from error
+    finally:
+        if source != raw.path:
+            source.unlink(missing_ok=True)
+
+
+def _aligned(pieces: Iterator[pl.DataFrame], key: list[str], name: str) -> Iterator[pl.DataFrame]:
+    """Hold back each piece's last run of one key until the next piece, so no key straddles batches."""
+    carried: pl.DataFrame | None = None
+    finished: set[tuple] = set()
+
+    def fresh(frame: pl.DataFrame) -> pl.DataFrame:
+        keys = set(frame.select(key).unique().rows())
+        if keys & finished:
+            raise Rejection(
+                f"{name}: the rows of {', '.join(key)} {sorted(keys & finished)[0]} are not together; "
+                "sort the file by school and offer it again"
+            )
+        finished.update(keys)
+        return frame
+
+    for piece in pieces:
+        frame = piece if carried is None else pl.concat([carried, piece])
+        fingerprint = frame.select(pl.struct(key).hash()).to_series()
+        run_starts = (fingerprint != fingerprint.shift(1)).fill_null(True).arg_true()
+        last_run = int(run_starts[-1])
+        ready, carried = frame.slice(0, last_run), frame.slice(last_run)
+        if ready.height:
+            yield fresh(ready)
+    if carried is not None and carried.height:
+        yield fresh(carried)
+
+
+def _as_utf8(path: Path) -> Path:
+    """The file itself when it is UTF-8; else a UTF-8 copy of its Windows-1252 text, decoded in blocks."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as handle:
+        try:
+            for block in iter(lambda: handle.read(1 << 22), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+            return path
+        except UnicodeDecodeError:
+            pass
+    copy = path.with_name(f".{path.name}.utf8.tmp")
+    with path.open("rb") as source, copy.open("w", encoding="utf-8", newline="") as target:
+        for block in iter(lambda: source.read(1 << 22), b""):
+            try:
+                target.write(block.decode("cp1252"))
+            except UnicodeDecodeError as error:
+                copy.unlink(missing_ok=True)
+                raise Rejection(f"{path.name} is neither UTF-8 nor Windows-1252") from error
+    return copy
+
+
+def _refuse_truncated_tail(path: Path, width: int, name: str) -> None:
+    with path.open("rb") as handle:
+        handle.seek(max(0, path.stat().st_size - 4096))
+        tail = handle.read().decode("utf-8", errors="replace")
+    lines = tail.rstrip("\r\n").rsplit("\n", 1)
+    if len(lines) == 2 and '"' not in lines[1] and len(next(csv.reader([lines[1]]))) < width:
+        raise Rejection(f"{name}: its last row has fewer fields than the header's {width}; the file looks truncated")
 
 
 def _spreadsheet_format(path: Path) -> str:

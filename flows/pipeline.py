@@ -6,7 +6,7 @@ Plain functions (the Prefect flow wraps them), so the whole path runs and is tes
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
@@ -15,8 +15,9 @@ from expectations.runner import Validation, validate
 from flows.intake import (
     Rejection,
     academic_year_for,
+    batches,
     identify,
-    read_table,
+    read_head,
     sha256_of,
     snapshot_date_in_name,
 )
@@ -27,7 +28,7 @@ from warehouse import ledger
 from warehouse.connection import Warehouse
 from warehouse.lake import Lake
 from warehouse.ledger import LoadRecord
-from warehouse.publish import Partitioned, publish
+from warehouse.publish import DuplicateLoad, Partitioned, Publication, lost_race
 
 EXAMPLES_IN_MESSAGE = 3
 
@@ -66,6 +67,9 @@ class Context:
         return cls(settings, Warehouse(settings.warehouse_url), Lake(settings.lake_dir))
 
 
+BATCH_ROWS = 1_000_000
+
+
 def ingest_path(path: Path, academic_year: str | None, context: Context) -> FileOutcome:
     """Load one file; never raises for bad input: the outcome (and its etl_load row) says what happened."""
     record = LoadRecord(
@@ -79,7 +83,6 @@ def ingest_path(path: Path, academic_year: str | None, context: Context) -> File
         previous = ledger.loaded_with_sha256(context.warehouse, record.source_sha256)
         if previous is not None:
             return _duplicate(path, record, previous, context)
-        context.lake.keep_bronze(path, record.source_sha256)
         return _load(path, academic_year, record, context)
     except Rejection as rejection:
         record.status, record.message = "rejected", str(rejection)
@@ -118,86 +121,143 @@ def source_info(path: Path, layout: Layout, academic_year: str | None, preamble:
     )
 
 
+@dataclass
+class Tally:
+    """What the batches of one file added up to."""
+
+    partitions: set[tuple] = field(default_factory=set)
+    quarantine: list[pl.DataFrame] = field(default_factory=list)
+    table_failures: list[str] = field(default_factory=list)
+    rows_checked: int = 0
+
+    @property
+    def held_back(self) -> pl.DataFrame:
+        return pl.concat(self.quarantine) if self.quarantine else pl.DataFrame()
+
+
 def _load(path: Path, academic_year: str | None, record: LoadRecord, context: Context) -> FileOutcome:
-    raw = read_table(path, all_layouts())
+    raw = read_head(path, all_layouts())
     found = identify(raw.header, all_layouts(), path.name)
     dataset = BY_NAME[found.layout.dataset]
     record.dataset, record.source_layout = dataset.name, found.layout.name
-    record.rows_read = raw.frame.height
     if found.missing:
         raise Rejection(
             f"identified as {dataset.name} ({found.layout.description}) but required column(s) missing: "
             + ", ".join(found.missing)
         )
-    source = source_info(path, found.layout, academic_year, raw.preamble)
-    try:
-        built = dataset.build(raw.frame, source)
-    except SourceError as error:
-        raise Rejection(f"{path.name}: {error}") from error
-    table = built[dataset.table]
-    _check_year_agrees(table, found.layout, academic_year, path)
-    # Long-format datasets turn one source row into several; a row is skipped when it yields none.
-    record.rows_skipped = raw.frame.height - table[SOURCE_ROW].n_unique()
-    records = raw.frame.select(SOURCE_ROW, *found.layout.columns_in(raw.header))
-    checked = validate(table, dataset.suite, records, built.get(CONTROLS))
-    _reject_if_unfit(checked, record, context.settings.quarantine_threshold)
-    return _publish(path, dataset, checked, record, context)
-
-
-def _check_year_agrees(table: pl.DataFrame, layout: Layout, given: str | None, path: Path) -> None:
-    if layout.year_from != "column" or not given or "academic_year" not in table.columns:
-        return
-    wanted = normalise_academic_year(given)
-    found = sorted(table["academic_year"].drop_nulls().unique().to_list())
-    if found and found != [wanted]:
-        raise Rejection(
-            f"{path.name} says {', '.join(found)} in its time_period column but --academic-year says {wanted}"
-        )
-
-
-def _reject_if_unfit(checked: Validation, record: LoadRecord, threshold: float) -> None:
-    record.rows_quarantined = checked.quarantine.height
-    if checked.table_failures:
-        rejection = Rejection("file-level check failed: " + "; ".join(checked.table_failures))
-        rejection.quarantine = checked.quarantine  # type: ignore[attr-defined]
-        raise rejection
-    if checked.quarantined_share > threshold:
-        examples = "; ".join(
-            f"row {row[SOURCE_ROW]}: {row['reasons']}"
-            for row in checked.quarantine.head(EXAMPLES_IN_MESSAGE).iter_rows(named=True)
-        )
-        rejection = Rejection(
-            f"{checked.quarantine.height} of {checked.rows_checked} rows ({checked.quarantined_share:.1%}) failed "
-            f"validation, above the {threshold:.0%} threshold; nothing was published. First failures: {examples}"
-        )
-        rejection.quarantine = checked.quarantine  # type: ignore[attr-defined]
-        raise rejection
-
-
-def _publish(path: Path, dataset: Dataset, checked: Validation, record: LoadRecord, context: Context) -> FileOutcome:
-    valid = checked.valid
-    partitions = tuple(
-        "/".join(str(v) for v in values)
-        for values in sorted(valid.select(dataset.partition_keys).unique().drop_nulls().rows())
+    source = replace(
+        source_info(path, found.layout, academic_year, raw.preamble),
+        lookups={name: fetch(context.warehouse) for name, fetch in dataset.lookups.items()},
+        pupil_key=_pupil_key(dataset, context.settings),
     )
+    # Owner-only: the raw file of a pupil-level dataset is personal data, and bronze keeps it unchanged.
+    context.lake.keep_bronze(path, record.source_sha256, mode=0o600)
+    kept = [c for c in found.layout.columns_in(raw.header) if c not in found.layout.personal]
+    publication = Publication(context.warehouse, context.lake, record)
+    # Claimed as loaded inside the transaction: the unique index on loaded hashes then makes a concurrent
+    # offer of the same bytes wait for this one and become a duplicate; nobody sees it unless it commits.
     record.status = "loaded"
-    record.rows_loaded = valid.height
-    record.partition_values = ", ".join(partitions)
-    record.message = _loaded_message(dataset, partitions, record)
-    published = publish(
-        context.warehouse,
-        context.lake,
-        record,
-        [Partitioned(dataset.table, dataset.partition_keys, valid)],
-        dataset.derived,
-        checked.quarantine,
-    )
-    if published.status == "duplicate":
+    try:
+        publication.begin()
+    except DuplicateLoad:
+        published = lost_race(context.warehouse, record)
         return FileOutcome(str(path), "duplicate", published.message, dataset.name, published.load_id)
+    tally = Tally()
+    try:
+        for batch in batches(raw, dataset.batch_key, BATCH_ROWS):
+            checked = _check(batch, dataset, found.layout, source, kept, academic_year, path, record)
+            tally.rows_checked += checked.rows_checked
+            tally.quarantine.append(checked.quarantine)
+            tally.table_failures += checked.table_failures
+            tally.partitions |= set(checked.valid.select(dataset.partition_keys).unique().drop_nulls().rows())
+            record.rows_loaded += checked.valid.height
+            publication.add(Partitioned(dataset.table, dataset.partition_keys, checked.valid, dataset.lake_keys))
+            publication.hold_back(checked.quarantine)
+        _reject_if_unfit(tally, record, context.settings.quarantine_threshold)
+        partitions = _partition_names(tally.partitions, dataset)
+        record.status = "loaded"
+        record.partition_values = ", ".join(partitions)
+        record.message = _loaded_message(dataset, partitions, record)
+        published = publication.finish(dataset.derived)
+    except BaseException:
+        publication.abort()
+        raise
     return FileOutcome(
         str(path), "loaded", f"{record.message}; load {published.load_id}", dataset.name, published.load_id,
         partitions, record.rows_read, record.rows_loaded, record.rows_quarantined,
     )  # fmt: skip
+
+
+def _check(
+    batch: pl.DataFrame, dataset: Dataset, layout: Layout, source: SourceInfo, kept: list[str],
+    academic_year: str | None, path: Path, record: LoadRecord,
+) -> Validation:  # fmt: skip
+    """Transform and validate one batch; quarantine records carry no personal column."""
+    record.rows_read += batch.height
+    try:
+        built = dataset.build(batch, source)
+    except SourceError as error:
+        raise Rejection(f"{path.name}: {error}") from error
+    table = built[dataset.table]
+    _check_year_agrees(table, layout, academic_year, path)
+    # Long-format datasets turn one source row into several; a row is skipped when it yields none.
+    record.rows_skipped += batch.height - table[SOURCE_ROW].n_unique()
+    records = batch.select(SOURCE_ROW, *kept)
+    if "pupil_key" in table.columns:  # so a held-back pupil can be found again, without the UPN
+        records = records.join(table.select(SOURCE_ROW, "pupil_key"), on=SOURCE_ROW, how="left")
+    return validate(table, dataset.suite, records, built.get(CONTROLS))
+
+
+def _pupil_key(dataset: Dataset, settings: Settings) -> bytes | None:
+    if not dataset.personal:
+        return None
+    key = settings.pupil_key_bytes()
+    if key is None:
+        raise Rejection(
+            f"{dataset.name} is pupil-level personal data and no pseudonymisation key is set: set "
+            "SENDFLOW_PUPIL_KEY to a long random secret, or SENDFLOW_PUPIL_KEY_FILE to a file holding one, or "
+            "SENDFLOW_PUPIL_KEY_BLOCK to the name of a Prefect Secret block (`make demo` creates var/pupil.key)"
+        )
+    return key
+
+
+def _check_year_agrees(table: pl.DataFrame, layout: Layout, given: str | None, path: Path) -> None:
+    if not given or "academic_year" not in table.columns or layout.year_from != "column":
+        return
+    wanted = normalise_academic_year(given)
+    found = sorted(table["academic_year"].drop_nulls().unique().to_list())
+    if found and found != [wanted]:
+        raise Rejection(f"{path.name} says {', '.join(found)} in its own columns but --academic-year says {wanted}")
+
+
+def _reject_if_unfit(tally: Tally, record: LoadRecord, threshold: float) -> None:
+    held_back = tally.held_back
+    record.rows_quarantined = held_back.height
+    share = held_back.height / tally.rows_checked if tally.rows_checked else 0.0
+    if tally.table_failures:
+        rejection = Rejection("file-level check failed: " + "; ".join(tally.table_failures))
+        rejection.quarantine = held_back  # type: ignore[attr-defined]
+        raise rejection
+    if share > threshold:
+        examples = "; ".join(
+            f"row {row[SOURCE_ROW]}: {row['reasons']}"
+            for row in held_back.head(EXAMPLES_IN_MESSAGE).iter_rows(named=True)
+        )
+        rejection = Rejection(
+            f"{held_back.height} of {tally.rows_checked} rows ({share:.1%}) failed validation, above the "
+            f"{threshold:.0%} threshold; nothing was published. First failures: {examples}"
+        )
+        rejection.quarantine = held_back  # type: ignore[attr-defined]
+        raise rejection
+
+
+def _partition_names(partitions: set[tuple], dataset: Dataset) -> tuple[str, ...]:
+    """How the load names what it replaced: every partition, or for many (schools) a count per year."""
+    if len(partitions) <= 12:
+        return tuple("/".join(str(v) for v in values) for values in sorted(partitions))
+    first = sorted({values[:-1] for values in partitions})
+    return tuple(f"{'/'.join(str(v) for v in head)} ({sum(1 for p in partitions if p[:-1] == head)} "
+                 f"{dataset.partition_keys[-1]}s)" for head in first)  # fmt: skip
 
 
 def _loaded_message(dataset: Dataset, partitions: tuple[str, ...], record: LoadRecord) -> str:

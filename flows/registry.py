@@ -20,6 +20,7 @@ from transforms import dsg_allocation, school_census, school_dimensions, school_
 from transforms import la_ehcp as la_ehcp_transforms
 from transforms import la_high_needs_spend as la_high_needs_spend_transforms
 from transforms.common import Layout, SourceInfo
+from warehouse.connection import Warehouse
 from warehouse.publish import Derivation
 
 Build = Callable[[pl.DataFrame, SourceInfo], dict[str, pl.DataFrame]]
@@ -34,6 +35,14 @@ class Dataset:
     # The columns whose values a newer file replaces in the validated table (a year, a snapshot date...).
     partition_keys: tuple[str, ...]
     derived: Mapping[str, Derivation] = field(default_factory=dict)
+    # Lake folders, when coarser than the partitions (a school's pupils replaced inside its LA's folder).
+    lake_keys: tuple[str, ...] = ()
+    # Source columns a large file is read in batches by, never splitting one value's rows (a school).
+    batch_key: tuple[str, ...] = ()
+    # Warehouse rows the transform needs, fetched before it runs (it does no I/O itself).
+    lookups: Mapping[str, Callable[[Warehouse], pl.DataFrame]] = field(default_factory=dict)
+    # Pupil-level personal data: needs the pseudonymisation key, and its raw file is purgeable.
+    personal: bool = False
 
     @property
     def table(self) -> str:

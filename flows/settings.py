@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +23,11 @@ class Settings(BaseSettings):
         default=0.05, ge=0, le=1, description="Share of quarantined rows above which a whole file is rejected."
     )
     prefect_log_level: str = Field(default="WARNING", description="Log level for Prefect's own loggers on the CLI.")
+    pupil_key: SecretStr | None = Field(default=None, description="Secret for the HMAC that pseudonymises UPNs.")
+    pupil_key_file: Path | None = Field(
+        default=None, description="A file holding that secret (default: home/pupil.key)."
+    )
+    pupil_key_block: str | None = Field(default=None, description="Name of a Prefect Secret block holding it.")
 
     @model_validator(mode="after")
     def _fill_paths_from_home(self) -> Settings:
@@ -40,6 +45,25 @@ class Settings(BaseSettings):
     @property
     def prefect_home(self) -> Path:
         return self.home / "prefect"
+
+    @property
+    def default_pupil_key_file(self) -> Path:
+        return self.home / "pupil.key"
+
+    def pupil_key_bytes(self) -> bytes | None:
+        """The pseudonymisation secret: the variable, else the key file, else the Prefect Secret block."""
+        if self.pupil_key is not None and self.pupil_key.get_secret_value():
+            return self.pupil_key.get_secret_value().encode()
+        key_file = self.pupil_key_file or self.default_pupil_key_file
+        if key_file.is_file():
+            text = key_file.read_text(encoding="utf-8").strip()
+            return text.encode() if text else None
+        if self.pupil_key_block:
+            from prefect.blocks.system import Secret
+
+            value = Secret.load(self.pupil_key_block).get()
+            return str(value).encode() if value else None
+        return None
 
 
 def get_settings() -> Settings:

@@ -221,7 +221,7 @@ def test_where_releases_overlap_the_newest_wins_and_the_older_stays_in_the_lake(
         "AND breakdown = 'total'",
     )["value"].to_list() == [440.0]
     older = pl.read_parquet(
-        context.lake.silver / "la_ehcp_observation" / "release=2023" / "source_table=sen2_mi" / "data.parquet"
+        context.lake.silver / "la_ehcp_observation" / "release=2023" / "source_table=sen2_mi" / "*.parquet"
     )
     assert older.filter(pl.col("la_code") == "ENG", pl.col("calendar_year") == 2022, pl.col("measure") == "new_plans")[
         "value"

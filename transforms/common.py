@@ -44,6 +44,8 @@ class Layout:
     year_from: YearSource = "external"
     # Multi-block sheets repeat labels (the DSG's two column groups); the header numbers repeats 'X [2]'.
     allow_repeated: bool = False
+    # Columns never copied anywhere (names, dates of birth, UPNs): not even into quarantine records.
+    personal: tuple[str, ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -64,6 +66,10 @@ class SourceInfo:
     snapshot_date: date | None = None
     preamble: tuple[str, ...] = ()  # title rows above the header, e.g. "Dedicated schools grant: 2023 to 2024 ..."
     extras: Mapping[str, str] = field(default_factory=dict)
+    # Reference rows a transform needs from the warehouse (e.g. schools by LA and establishment number).
+    lookups: Mapping[str, pl.DataFrame] = field(default_factory=dict)
+    # The pseudonymisation key for pupil-level data; never printed.
+    pupil_key: bytes | None = field(default=None, repr=False)
 
 
 def header_key(name: str) -> str:

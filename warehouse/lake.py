@@ -55,19 +55,52 @@ class Lake:
             directory = directory / f"{key}={quote(text, safe='')}"
         return directory
 
-    def stage(self, frame: pl.DataFrame, directory: Path) -> StagedFile:
+    def stage(self, frame: pl.DataFrame, directory: Path, name: str = DATA_FILE) -> StagedFile:
         """Write to a hidden temporary name beside the target; commit() renames it into place atomically."""
         directory.mkdir(parents=True, exist_ok=True)
-        temporary = directory / f".{DATA_FILE}.{uuid.uuid4().hex}.tmp"
+        temporary = directory / f".{name}.{uuid.uuid4().hex}.tmp"
         frame.write_parquet(temporary, compression="zstd")
-        return StagedFile(temporary, directory / DATA_FILE)
+        return StagedFile(temporary, directory / name)
 
-    def stage_partitions(self, frame: pl.DataFrame, table: str, keys: tuple[str, ...] | str) -> list[StagedFile]:
+    def stage_partitions(
+        self, frame: pl.DataFrame, table: str, keys: tuple[str, ...] | str, part: str = "0"
+    ) -> list[StagedFile]:
+        """One part file per partition the frame touches, named part-<part>.parquet."""
         keys = (keys,) if isinstance(keys, str) else keys
         return [
-            self.stage(part, self.partition_dir(table, keys, values))
-            for values, part in frame.partition_by(list(keys), as_dict=True, maintain_order=True).items()
+            self.stage(rows, self.partition_dir(table, keys, values), f"part-{part}.parquet")
+            for values, rows in frame.partition_by(list(keys), as_dict=True, maintain_order=True).items()
         ]
+
+    def replace_partitions(
+        self, table: str, keys: tuple[str, ...], lake_keys: tuple[str, ...], replaced: set[tuple], own_prefix: str
+    ) -> None:
+        """Before a load's part files move in, drop what they replace from the folders they go to: whole
+        files where the folder is the replaced partition, else the replaced partitions' rows."""
+        if not replaced:
+            return
+        replaced_rows = pl.DataFrame(sorted(replaced), schema=list(keys), orient="row")
+        folders = replaced_rows.select(lake_keys).unique() if set(lake_keys) <= set(keys) else None
+        for directory in self._touched_folders(table, lake_keys, folders):
+            for existing in sorted(directory.glob("*.parquet")):
+                if existing.name.startswith(f"part-{own_prefix}"):
+                    continue
+                if tuple(lake_keys) == tuple(keys):
+                    existing.unlink()
+                    continue
+                rows = pl.read_parquet(existing)
+                kept = rows.join(replaced_rows.cast(rows.select(keys).schema), on=list(keys), how="anti")
+                if kept.height == rows.height:
+                    continue
+                if kept.is_empty():
+                    existing.unlink()
+                else:
+                    self.stage(kept, directory, existing.name).commit()
+
+    def _touched_folders(self, table: str, lake_keys: tuple[str, ...], folders: pl.DataFrame | None) -> list[Path]:
+        if folders is None:  # the lake partitions are not implied by the replaced keys: look everywhere
+            return [p for p in self.table_dir(table).rglob("*") if p.is_dir() and any(p.glob("*.parquet"))]
+        return [p for values in folders.rows() if (p := self.partition_dir(table, lake_keys, values)).is_dir()]
 
     def stage_table(self, frame: pl.DataFrame, table: str) -> StagedFile:
         return self.stage(frame, self.table_dir(table))

@@ -58,6 +58,18 @@ def insert_load(cursor: Any, warehouse: Warehouse, record: LoadRecord) -> int:
     return int(load_id)
 
 
+def update_load(cursor: Any, warehouse: Warehouse, load_id: int, record: LoadRecord) -> None:
+    """Complete the row insert_load began, inside the same transaction, once the counts are known."""
+    record.finished_at = now()
+    values = {k: v for k, v in record.values().items() if k not in ("source_sha256", "started_at")}
+    values["finished_at"] = warehouse.timestamp(values["finished_at"])
+    assignments = ", ".join(f"{column} = {warehouse.param(i)}" for i, column in enumerate(values, start=1))
+    cursor.execute(
+        f"UPDATE etl_load SET {assignments} WHERE load_id = {warehouse.param(len(values) + 1)}",
+        [*values.values(), load_id],
+    )
+
+
 def insert_quarantine(cursor: Any, load_id: int, dataset: str, quarantine: pl.DataFrame) -> None:
     if quarantine.is_empty():
         return

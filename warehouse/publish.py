@@ -1,13 +1,15 @@
-"""Publishing one validated file: every table it touches, its ledger row and its quarantine, in one transaction.
+"""Publishing one file: every table it touches, its ledger row and its quarantine, in one transaction.
 
-Readers see the old rows or the new rows. Silver Parquet is written to temporary names before the
-commit and renamed into place after it, so a failed load leaves the lake as it was.
+A file arrives in one or more batches (a national pupil census is read in bounded pieces). Each batch's
+rows go into the open transaction as they come; the commit happens once, after the last, so readers see
+the old rows or the new rows, never a mix. Silver Parquet is written to hidden temporary names first and
+moved into place after the commit, so a failed load leaves the lake as it was.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -17,16 +19,20 @@ from warehouse import models
 from warehouse.connection import Warehouse
 from warehouse.frames import from_arrow, to_arrow
 from warehouse.lake import Lake, StagedFile
-from warehouse.ledger import LoadRecord, insert_load, insert_quarantine, record_outcome
+from warehouse.ledger import LoadRecord, insert_load, insert_quarantine, record_outcome, update_load
 
 
 @dataclass(frozen=True)
 class Partitioned:
-    """Rows that replace, in `table`, every partition (combination of `keys` values) they contain."""
+    """Rows that replace, in `table`, every partition (combination of `keys` values) they contain.
+
+    `lake_keys` partition the Parquet copy; when they are coarser than `keys` (a pupil census replaces
+    one school's rows but its lake folders are per LA) the other rows of a touched folder are kept."""
 
     table: str
     keys: tuple[str, ...]
     frame: pl.DataFrame
+    lake_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,10 @@ class Published:
     message: str
 
 
+class DuplicateLoad(Exception):
+    """Another process published the same bytes first; its load id is in the message."""
+
+
 def table(name: str) -> sa.Table:
     return models.metadata.tables[name]
 
@@ -51,6 +61,89 @@ def table(name: str) -> sa.Table:
 def _is_duplicate_violation(error: Exception) -> bool:
     text = str(error).lower()
     return "uq_etl_load_loaded_sha256" in text or ("unique" in text and "etl_load" in text)
+
+
+@dataclass
+class Publication:
+    """One load's transaction: begin() writes the ledger row, add() each batch, finish() commits."""
+
+    warehouse: Warehouse
+    lake: Lake
+    record: LoadRecord
+    load_id: int = 0
+    _connection: Any = None
+    _cursor: Any = None
+    _staged: list[StagedFile] = field(default_factory=list)
+    _replaced: dict[str, set[tuple]] = field(default_factory=dict)
+    _lake_plans: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
+    _superseded: set[int] = field(default_factory=set)
+    _batches: int = 0
+
+    def begin(self) -> None:
+        self._connection = self.warehouse.connect()
+        self._cursor = self.warehouse.cursor(self._connection)
+        try:
+            self.load_id = insert_load(self._cursor, self.warehouse, self.record)
+        except Exception as error:
+            self.abort()
+            if _is_duplicate_violation(error):
+                raise DuplicateLoad("same bytes were published by a concurrent load") from error
+            raise
+
+    def add(self, part: Partitioned) -> None:
+        """Replace the partitions this batch holds (each only once per load) and stage its Parquet."""
+        rows = part.frame.with_columns(pl.lit(self.load_id).alias("load_id"))
+        done = self._replaced.setdefault(part.table, set())
+        fresh = [v for v in rows.select(part.keys).unique().drop_nulls().rows() if v not in done]
+        self._superseded |= _delete_partitions(self._cursor, self.warehouse, part.table, part.keys, fresh)
+        done.update(fresh)
+        if rows.height:
+            self._cursor.adbc_ingest(part.table, to_arrow(rows, table(part.table)), mode="append")
+            lake_keys = part.lake_keys or part.keys
+            self._lake_plans[part.table] = (part.keys, lake_keys)
+            self._batches += 1
+            self._staged += self.lake.stage_partitions(rows, part.table, lake_keys, f"{self.load_id}-{self._batches}")
+
+    def hold_back(self, quarantine: pl.DataFrame) -> None:
+        insert_quarantine(self._cursor, self.load_id, self.record.dataset or "", quarantine)
+
+    def finish(self, derived: Mapping[str, Derivation]) -> Published:
+        """Rebuild derived tables, complete the ledger row, commit, then move the Parquet into place."""
+        try:
+            inputs: dict[str, pl.DataFrame] = {}
+            for name, derivation in derived.items():
+                for source in derivation.inputs:
+                    if source not in inputs:
+                        inputs[source] = _read_table(self._cursor, source)
+                rows = derivation.build(*(inputs[source] for source in derivation.inputs))
+                if "load_id" not in rows.columns:  # a derivation that keeps its rows' own loads says so
+                    rows = rows.with_columns(pl.lit(self.load_id).alias("load_id"))
+                self._cursor.execute(f"DELETE FROM {name}")
+                self._cursor.adbc_ingest(name, to_arrow(rows, table(name)), mode="append")
+                self._staged.append(self.lake.stage_table(rows, name))
+                inputs[name] = rows
+            _mark_superseded(self._cursor, self.warehouse, self._superseded - {self.load_id}, self.load_id)
+            update_load(self._cursor, self.warehouse, self.load_id, self.record)
+            self._connection.commit()
+        except BaseException:
+            self.abort()
+            raise
+        self._connection.close()
+        for name, (keys, lake_keys) in self._lake_plans.items():
+            self.lake.replace_partitions(name, keys, lake_keys, self._replaced[name], f"{self.load_id}-")
+        for staged in self._staged:
+            staged.commit()
+        return Published(self.load_id, "loaded", self.record.message or "")
+
+    def abort(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.rollback()
+            finally:
+                self._connection.close()
+                self._connection = None
+        for staged in self._staged:
+            staged.discard()
 
 
 def publish(
@@ -61,61 +154,32 @@ def publish(
     derived: Mapping[str, Derivation],
     quarantine: pl.DataFrame,
 ) -> Published:
-    """Replace the partitions, rebuild derived tables from their source table, write the ledger row."""
-    connection = warehouse.connect()
-    staged: list[StagedFile] = []
+    """A whole file at once: replace its partitions, rebuild derived tables, write the ledger row."""
+    publication = Publication(warehouse, lake, record)
     try:
-        cursor = warehouse.cursor(connection)
-        try:
-            load_id = insert_load(cursor, warehouse, record)
-        except Exception as error:
-            if not _is_duplicate_violation(error):
-                raise
-            connection.rollback()
-            return _lost_race(warehouse, record)
-        superseded: set[int] = set()
+        publication.begin()
+    except DuplicateLoad:
+        return lost_race(warehouse, record)
+    try:
         for part in partitioned:
-            rows = part.frame.with_columns(pl.lit(load_id).alias("load_id"))
-            superseded |= _replace_partitions(cursor, warehouse, part.table, part.keys, rows)
-            staged += lake.stage_partitions(rows, part.table, part.keys)
-        inputs: dict[str, pl.DataFrame] = {}
-        for name, derivation in derived.items():
-            for source in derivation.inputs:
-                if source not in inputs:
-                    inputs[source] = _read_table(cursor, source)
-            rows = derivation.build(*(inputs[source] for source in derivation.inputs))
-            if "load_id" not in rows.columns:  # a derivation that keeps its rows' own loads says so
-                rows = rows.with_columns(pl.lit(load_id).alias("load_id"))
-            cursor.execute(f"DELETE FROM {name}")
-            cursor.adbc_ingest(name, to_arrow(rows, table(name)), mode="append")
-            staged.append(lake.stage_table(rows, name))
-            inputs[name] = rows
-        insert_quarantine(cursor, load_id, record.dataset or "", quarantine)
-        _mark_superseded(cursor, warehouse, superseded - {load_id}, load_id)
-        connection.commit()
+            publication.add(part)
+        publication.hold_back(quarantine)
     except BaseException:
-        connection.rollback()
-        for file in staged:
-            file.discard()
+        publication.abort()
         raise
-    finally:
-        connection.close()
-    for file in staged:
-        file.commit()
-    return Published(load_id, "loaded", record.message or "")
+    return publication.finish(derived)
 
 
-def _replace_partitions(
-    cursor: Any, warehouse: Warehouse, name: str, keys: tuple[str, ...], rows: pl.DataFrame
+def _delete_partitions(
+    cursor: Any, warehouse: Warehouse, name: str, keys: tuple[str, ...], partitions: list[tuple]
 ) -> set[int]:
     superseded: set[int] = set()
     where = " AND ".join(f"{key} = {warehouse.param(i)}" for i, key in enumerate(keys, start=1))
-    for values in rows.select(keys).unique().drop_nulls().rows():
+    for values in partitions:
         parameters = [v.isoformat() if hasattr(v, "isoformat") and warehouse.dialect == "sqlite" else v for v in values]
         cursor.execute(f"SELECT DISTINCT load_id FROM {name} WHERE {where}", parameters)
         superseded |= {int(r[0]) for r in cursor.fetchall() if r[0] is not None}
         cursor.execute(f"DELETE FROM {name} WHERE {where}", parameters)
-    cursor.adbc_ingest(name, to_arrow(rows, table(name)), mode="append")
     return superseded
 
 
@@ -133,7 +197,7 @@ def _read_table(cursor: Any, name: str) -> pl.DataFrame:
     return from_arrow(cursor.fetch_arrow_table(), table(name))
 
 
-def _lost_race(warehouse: Warehouse, record: LoadRecord) -> Published:
+def lost_race(warehouse: Warehouse, record: LoadRecord) -> Published:
     """Another process published the same bytes between our check and our commit: record a duplicate."""
     record.status = "duplicate"
     record.message = "same bytes were published by a concurrent load"

@@ -148,7 +148,7 @@ def test_newer_file_for_a_year_replaces_that_year_only(context: Context, tmp_pat
         context.warehouse, "SELECT load_id, superseded_by_load_id FROM etl_load ORDER BY load_id"
     ).rows()
     assert superseded == [(old_1819.load_id, None), (old_2324.load_id, new.load_id), (new.load_id, None)]
-    lake = pl.read_parquet(context.lake.silver / "fct_school_census" / "academic_year=2023%2F24" / "data.parquet")
+    lake = pl.read_parquet(context.lake.silver / "fct_school_census" / "academic_year=2023%2F24" / "*.parquet")
     assert lake.height == this_year.height
 
 

@@ -125,7 +125,7 @@ def test_the_newest_release_wins_whatever_the_load_order(context: Context, tmp_p
     )
     assert both.rows() == [(2022, 350_000.0), (2025, 353_995.0)]
     lake = pl.read_parquet(
-        context.lake.silver / "la_ehcp_observation" / "release=2022" / "source_table=sen2_age_caseload" / "data.parquet"
+        context.lake.silver / "la_ehcp_observation" / "release=2022" / "source_table=sen2_age_caseload" / "*.parquet"
     )
     england_2019 = (pl.col("la_code") == "ENG") & (pl.col("calendar_year") == 2019) & (pl.col("breakdown") == "total")
     assert lake.filter(england_2019, pl.col("measure") == "caseload")["value"].to_list() == [350_000.0]

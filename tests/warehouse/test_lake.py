@@ -13,6 +13,8 @@ import polars as pl
 
 from warehouse.lake import DATA_FILE, Lake
 
+PART = "part-0.parquet"
+
 TABLE = "fct_school_census"
 
 
@@ -97,8 +99,8 @@ def test_commit_puts_partition_at_percent_encoded_hive_path(tmp_path: Path) -> N
         staged.commit()
 
     assert _files(lake.table_dir(TABLE)) == [
-        f"academic_year=2018%2F19/{DATA_FILE}",
-        f"academic_year=2023%2F24/{DATA_FILE}",
+        f"academic_year=2018%2F19/{PART}",
+        f"academic_year=2023%2F24/{PART}",
     ]
 
 
@@ -119,9 +121,9 @@ def test_commit_replaces_an_existing_partition(tmp_path: Path) -> None:
         (staged,) = lake.stage_partitions(frame, TABLE, "academic_year")
         staged.commit()
 
-    target = lake.partition_dir(TABLE, "academic_year", "2023/24") / DATA_FILE
+    target = lake.partition_dir(TABLE, "academic_year", "2023/24") / PART
     assert pl.read_parquet(target)["total_pupils"].to_list() == [245, 765]
-    assert _files(lake.table_dir(TABLE)) == [f"academic_year=2023%2F24/{DATA_FILE}"]
+    assert _files(lake.table_dir(TABLE)) == [f"academic_year=2023%2F24/{PART}"]
 
 
 def test_committed_partitions_read_back_with_polars_hive_partitioning(tmp_path: Path) -> None:
@@ -173,3 +175,35 @@ def test_stage_table_writes_unpartitioned_table_on_commit(tmp_path: Path) -> Non
 
     assert staged.target == lake.silver / "dim_trust" / DATA_FILE
     assert pl.read_parquet(staged.target).equals(frame)
+
+
+def test_a_load_replacing_whole_partitions_removes_the_files_it_supersedes(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    for staged in lake.stage_partitions(_census_rows(), TABLE, "academic_year", "1-1"):
+        staged.commit()
+    newer = _census_rows().filter(pl.col("academic_year") == "2023/24")
+    staged = lake.stage_partitions(newer, TABLE, "academic_year", "2-1")
+
+    lake.replace_partitions(TABLE, ("academic_year",), ("academic_year",), {("2023/24",)}, "2-")
+    for file in staged:
+        file.commit()
+
+    assert _files(lake.table_dir(TABLE)) == ["academic_year=2018%2F19/part-1-1.parquet",
+                                             "academic_year=2023%2F24/part-2-1.parquet"]  # fmt: skip
+
+
+def test_replacing_one_school_keeps_the_other_schools_of_its_folder(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    pupils = pl.DataFrame({"urn": ["100001", "100001", "100002"], "la_code": ["202"] * 3, "pupil_key": ["a", "b", "c"]})
+    for staged in lake.stage_partitions(pupils, "fct_pupil_census", ("la_code",), "1-1"):
+        staged.commit()
+    resent = pl.DataFrame({"urn": ["100001"], "la_code": ["202"], "pupil_key": ["z"]})
+    staged = lake.stage_partitions(resent, "fct_pupil_census", ("la_code",), "2-1")
+
+    lake.replace_partitions("fct_pupil_census", ("urn",), ("la_code",), {("100001",)}, "2-")
+    for file in staged:
+        file.commit()
+
+    folder = lake.partition_dir("fct_pupil_census", ("la_code",), ("202",))
+    rows = pl.read_parquet(folder / "*.parquet").sort("pupil_key")
+    assert rows["pupil_key"].to_list() == ["c", "z"]
