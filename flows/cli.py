@@ -31,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("demo", help="run the pipeline on the bundled sample extracts")
     db = commands.add_parser("db", help="warehouse schema")
     db.add_argument("action", choices=["init"])
+    purge = commands.add_parser("purge", help="delete raw pupil-level files older than a number of days")
+    purge.add_argument("--pupil-level", action="store_true", required=True, help="raw pupil census files")
+    purge.add_argument("--older-than", type=int, required=True, metavar="DAYS")
     return parser
 
 
@@ -54,6 +57,13 @@ def _ingest(paths: list[Path], academic_year: str | None, settings: Settings) ->
     outcomes = ingest_files([str(p.resolve()) for p in paths], academic_year)
     for outcome in outcomes:
         print(outcome.line())
+    pupil_loads = [o.load_id for o in outcomes if o.status == "loaded" and o.dataset == "pupil_census" and o.load_id]
+    if pupil_loads:
+        from flows.pupil_files import reconciliation_for_loads, reconciliation_text
+        from warehouse.connection import Warehouse
+
+        print()
+        print(reconciliation_text(reconciliation_for_loads(Warehouse(settings.warehouse_url), pupil_loads)))
     return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FILE_PROBLEM
 
 
@@ -101,6 +111,14 @@ def main(argv: list[str] | None = None) -> int:
 
         ensure_schema(Warehouse(settings.warehouse_url))
         print(f"schema is current in {Warehouse(settings.warehouse_url).describe()}")
+        return EXIT_OK
+    if args.command == "purge":
+        from flows.pupil_files import purge_pupil_files
+
+        removed = purge_pupil_files(settings, args.older_than)
+        print(f"purged {len(removed)} raw pupil-level file(s) older than {args.older_than} day(s)")
+        for path in removed:
+            print(f"  {path}")
         return EXIT_OK
     return EXIT_USAGE
 

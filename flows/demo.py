@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 from flows.ingest import ingest_files
@@ -23,8 +24,24 @@ SAMPLE_FILES = (
 )
 
 
+def ensure_local_pupil_key(settings: Settings) -> Path | None:
+    """A random pseudonymisation key for this machine's demo (var/ is git-ignored), unless one is set."""
+    if settings.pupil_key is not None or settings.pupil_key_block or settings.pupil_key_file:
+        return None
+    path = settings.default_pupil_key_file
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32) + "\n", encoding="utf-8")
+        path.chmod(0o600)
+        return path
+    return None
+
+
 def run_demo(settings: Settings) -> int:
     print(f"sendflow demo: warehouse {Warehouse(settings.warehouse_url).describe()}, lake {settings.lake_dir}")
+    created = ensure_local_pupil_key(settings)
+    if created:
+        print(f"Created a local pupil pseudonymisation key at {created} (owner-only; never commit it)")
     print(f"Ingesting the bundled sample extracts from {SAMPLE_DIR} (real DfE slices; see ATTRIBUTION.md)\n")
     outcomes = ingest_files([str(SAMPLE_DIR / name) for name in SAMPLE_FILES])
     for outcome in outcomes:

@@ -11,16 +11,26 @@ import polars as pl
 from expectations import dsg_allocation as dsg_allocation_expectations
 from expectations import la_ehcp as la_ehcp_expectations
 from expectations import la_high_needs_spend as la_high_needs_spend_expectations
+from expectations import pupil_census as pupil_census_expectations
 from expectations import school_census as school_census_expectations
 from expectations import school_links as school_links_expectations
 from expectations import school_register as school_register_expectations
 from expectations import trust_membership as trust_membership_expectations
 from expectations.suite import Suite
-from transforms import dsg_allocation, school_census, school_dimensions, school_links, school_register, trust_membership
+from transforms import (
+    dsg_allocation,
+    pupil_census,
+    school_census,
+    school_dimensions,
+    school_links,
+    school_register,
+    trust_membership,
+)
 from transforms import la_ehcp as la_ehcp_transforms
 from transforms import la_high_needs_spend as la_high_needs_spend_transforms
 from transforms.common import Layout, SourceInfo
 from warehouse.connection import Warehouse
+from warehouse.lookups import schools_by_laestab
 from warehouse.publish import Derivation
 
 Build = Callable[[pl.DataFrame, SourceInfo], dict[str, pl.DataFrame]]
@@ -113,6 +123,17 @@ DATASETS: tuple[Dataset, ...] = (
         # Re-loading one file of one release replaces only that file's rows.
         partition_keys=("release", "source_table"),
         derived={"fct_la_ehcp": Derivation(("la_ehcp_observation",), la_ehcp_transforms.fct_la_ehcp)},
+    ),
+    Dataset(
+        name="pupil_census",
+        layouts=pupil_census.LAYOUTS,
+        build=pupil_census.build,
+        suite=pupil_census_expectations.SUITE,
+        partition_keys=("academic_year", "census_term", "urn"),
+        lake_keys=("academic_year", "census_term", "la_code"),
+        batch_key=("LEA", "Estab"),
+        lookups={"schools": schools_by_laestab},
+        personal=True,
     ),
 )
 

@@ -34,11 +34,11 @@ PUPIL_CSV = Layout(
     required=("LEA", "Estab", "Term", "ReferenceDate", "UPN", "DOB", "Sex", "NCyearActual", "SENprovision"),
     optional=("Surname", "Forename", "EnrolStatus", "FSMeligible", "SENtype1", "SENtype2", "Postcode"),
     year_from="column",
+    # Never copied out of the raw file: not to silver, SQL, quarantine records, logs or results.
+    personal=("UPN", "Surname", "Forename", "DOB", "Postcode"),
 )
 LAYOUTS: tuple[Layout, ...] = (PUPIL_CSV,)
 
-# Never copied out of the raw file: not to silver, SQL, quarantine records, logs or results.
-PERSONAL_COLUMNS: tuple[str, ...] = ("UPN", "Surname", "Forename", "DOB", "Postcode", "FormerUPN", "PreferredSurname")
 TERMS = {"AUT": "autumn", "SPR": "spring", "SUM": "summer", "AUTUMN": "autumn", "SPRING": "spring", "SUMMER": "summer"}
 PROVISION = {"E": "E", "K": "K", "N": "N", "S": "E"}  # S (statement) was folded into E by 2018
 PRE_2014_PROVISION = {"A": "School Action", "P": "School Action Plus"}

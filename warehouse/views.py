@@ -163,4 +163,34 @@ LA_SEND_FUNDING_GAP = View(
     ("fct_la_dsg_allocation", "fct_la_ehcp", "fct_la_high_needs_spend", "dim_local_authority"),
 )
 
-VIEWS: tuple[View, ...] = (LA_CENSUS_SUMMARY, NATIONAL_CENSUS_SUMMARY, TRUST_SEND_SUMMARY, LA_SEND_FUNDING_GAP)
+# A school's published headcount counts pupils on its roll (single and main dual registrations), so the
+# returned count does too; only the January (spring) census is published, so other terms compare to nothing.
+CENSUS_RECONCILIATION = View(
+    "v_census_reconciliation",
+    "One row per school per census loaded from a trust's own returns: pupils, EHC plans and SEN support "
+    "returned beside the published school-level figures (returned minus published; NULL where none).",
+    """
+    WITH returned AS (
+        SELECT urn, academic_year, census_term,
+               COUNT(*) AS pupils_returned,
+               SUM(CASE WHEN sen_provision = 'E' THEN 1 ELSE 0 END) AS ehc_plan_returned,
+               SUM(CASE WHEN sen_provision = 'K' THEN 1 ELSE 0 END) AS sen_support_returned
+        FROM fct_pupil_census
+        WHERE enrol_status IS NULL OR enrol_status IN ('C', 'M')
+        GROUP BY urn, academic_year, census_term
+    )
+    SELECT r.urn, r.academic_year, r.census_term,
+           r.pupils_returned, p.total_pupils AS pupils_published, r.pupils_returned - p.total_pupils AS pupils_diff,
+           r.ehc_plan_returned, p.ehc_plan AS ehc_plan_published, r.ehc_plan_returned - p.ehc_plan AS ehc_plan_diff,
+           r.sen_support_returned, p.sen_support AS sen_support_published,
+           r.sen_support_returned - p.sen_support AS sen_support_diff
+    FROM returned r
+    LEFT JOIN fct_school_census p
+      ON p.urn = r.urn AND p.academic_year = r.academic_year AND r.census_term = 'spring'
+    """,
+    ("fct_pupil_census", "fct_school_census"),
+)
+
+VIEWS: tuple[View, ...] = (
+    LA_CENSUS_SUMMARY, NATIONAL_CENSUS_SUMMARY, TRUST_SEND_SUMMARY, LA_SEND_FUNDING_GAP, CENSUS_RECONCILIATION,
+)  # fmt: skip

@@ -8,6 +8,7 @@ from warehouse.models.dsg_allocation import FctLaDsgAllocation
 from warehouse.models.la_ehcp import FctLaEhcp, LaEhcpObservation
 from warehouse.models.la_high_needs_spend import FctLaHighNeedsSpend
 from warehouse.models.ledger import EtlLoad, EtlQuarantine
+from warehouse.models.pupil_census import FctPupilCensus
 from warehouse.models.reference import DimLocalAuthority, LaOnsCode, LaSuccessor
 from warehouse.models.school_census import FctSchoolCensus
 from warehouse.models.school_links import SchoolLink
@@ -25,6 +26,7 @@ __all__ = [
     "FctLaDsgAllocation",
     "FctLaEhcp",
     "FctLaHighNeedsSpend",
+    "FctPupilCensus",
     "FctSchoolCensus",
     "LaEhcpObservation",
     "LaOnsCode",
