@@ -165,7 +165,9 @@ def _load(path: Path, academic_year: str | None, record: LoadRecord, context: Co
     tally = Tally()
     try:
         for batch in batches(raw, dataset.batch_key, BATCH_ROWS):
-            checked = _check(batch, dataset, found.layout, source, kept, academic_year, path, record)
+            checked = _check(
+                batch, dataset, found.layout, source, kept, academic_year, path, record, context.settings.gx_max_rows
+            )
             tally.rows_checked += checked.rows_checked
             tally.quarantine.append(checked.quarantine)
             tally.table_failures += checked.table_failures
@@ -190,7 +192,7 @@ def _load(path: Path, academic_year: str | None, record: LoadRecord, context: Co
 
 def _check(
     batch: pl.DataFrame, dataset: Dataset, layout: Layout, source: SourceInfo, kept: list[str],
-    academic_year: str | None, path: Path, record: LoadRecord,
+    academic_year: str | None, path: Path, record: LoadRecord, gx_max_rows: int,
 ) -> Validation:  # fmt: skip
     """Transform and validate one batch; quarantine records carry no personal column."""
     record.rows_read += batch.height
@@ -205,7 +207,7 @@ def _check(
     records = batch.select(SOURCE_ROW, *kept)
     if "pupil_key" in table.columns:  # so a held-back pupil can be found again, without the UPN
         records = records.join(table.select(SOURCE_ROW, "pupil_key"), on=SOURCE_ROW, how="left")
-    return validate(table, dataset.suite, records, built.get(CONTROLS))
+    return validate(table, dataset.suite, records, built.get(CONTROLS), gx_max_rows=gx_max_rows)
 
 
 def _pupil_key(dataset: Dataset, settings: Settings) -> bytes | None:
