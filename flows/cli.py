@@ -34,7 +34,49 @@ def _parser() -> argparse.ArgumentParser:
     purge = commands.add_parser("purge", help="delete raw pupil-level files older than a number of days")
     purge.add_argument("--pupil-level", action="store_true", required=True, help="raw pupil census files")
     purge.add_argument("--older-than", type=int, required=True, metavar="DAYS")
+    synth = commands.add_parser("synth", help="write synthetic data").add_subparsers(dest="what", required=True)
+    census = synth.add_parser("census", help="synthetic pupil-level census returns from the published census")
+    chosen = census.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("--urns", type=_urns, help="comma-separated URNs, e.g. 100000,100005")
+    chosen.add_argument("--trust", metavar="ID", help="the schools of a trust (GIAS Group UID) on the census day")
+    chosen.add_argument("--national", action="store_true", help="every school with a published census")
+    census.add_argument("--academic-year", type=_academic_year, required=True, help="e.g. 2023/24")
+    census.add_argument("--term", type=str.lower, choices=["autumn", "spring", "summer"], default="spring")
+    census.add_argument("--format", dest="file_format", type=str.lower, choices=["csv", "xml"], default="csv")
+    census.add_argument("--seed", type=int, default=0, help="same seed, same pupils (default 0)")
+    census.add_argument("--out", type=Path, required=True, metavar="DIR")
+    census.add_argument("--combined", action="store_true", help="one CSV for all selected schools")
     return parser
+
+
+def _urns(text: str) -> list[str]:
+    urns = [u.strip() for u in text.split(",") if u.strip()]
+    bad = [u for u in urns if not u.isdigit()]
+    if not urns or bad:
+        raise argparse.ArgumentTypeError(f"URNs are digits, comma-separated: {text!r}")
+    return urns
+
+
+def _synth_census(args: argparse.Namespace, settings: Settings) -> int:
+    if args.combined and args.file_format != "csv":
+        print("sendflow synth census: --combined writes one CSV; it cannot be used with --format xml", file=sys.stderr)
+        return EXIT_USAGE
+    from flows.synth import SynthError, generate_census
+    from warehouse.connection import Warehouse
+    from warehouse.schema import ensure_schema
+
+    warehouse = Warehouse(settings.warehouse_url)
+    ensure_schema(warehouse)
+    try:
+        summary = generate_census(
+            warehouse, urns=args.urns, trust_id=args.trust, national=args.national, academic_year=args.academic_year,
+            term=args.term, file_format=args.file_format, seed=args.seed, out_dir=args.out, combined=args.combined,
+        )  # fmt: skip
+    except SynthError as error:
+        print(f"sendflow synth census: {error}", file=sys.stderr)
+        return EXIT_FILE_PROBLEM
+    print("\n".join(summary.lines()))
+    return EXIT_OK
 
 
 def _prepare_prefect(settings: Settings) -> None:
@@ -120,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         for path in removed:
             print(f"  {path}")
         return EXIT_OK
+    if args.command == "synth":
+        return _synth_census(args, settings)
     return EXIT_USAGE
 
 

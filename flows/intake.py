@@ -186,6 +186,9 @@ def read_table(path: Path, layouts: Iterable[Layout]) -> RawTable:
 
 
 def _is_xml(head: bytes) -> bool:
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return head.removeprefix(head[:2]).decode("utf-16-le" if head[:2] == codecs.BOM_UTF16_LE else "utf-16-be",
+                                                  errors="ignore").lstrip().startswith("<")  # fmt: skip
     return head.removeprefix(codecs.BOM_UTF8).lstrip().startswith(b"<")
 
 

@@ -1,0 +1,249 @@
+"""National-scale pupil census benchmark (not a test: prints figures and ratios).
+
+    make bench                                # via bench.run: school census, then this
+    .venv/bin/python -m bench.pupil_census [--schools N] [--engine auto|gx|polars]
+
+1. Loads the real 2023-24 school census (../shared) into a scratch warehouse and generates the synthetic
+   national pupil census from it (cached under var/bench/: about 9.1 million rows in one CSV).
+2. Times each stage on that CSV in this process: read (school-aligned batches), transform (typing, ages,
+   HMAC), validate, Parquet, SQL (SQLite, ADBC), with rows/s.
+3. Times the real pipeline end to end (`ingest_path`) in a child process, with its peak RSS, and a floor
+   in another: Polars read + Parquet write + bulk load of the same rows with no checks. Prints the ratio.
+4. Does the same end to end for 100 schools of XML returns, one file per school.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL = Path(os.environ.get("SENDFLOW_REAL_DATA", ROOT.parent / "shared" / "data" / "real"))
+CENSUS = REAL / "sen_school_level" / "perf_tables_england_census_2023-24.csv"
+CACHE = ROOT / "var" / "bench" / "pupil_census"
+KEY = "benchmark key: not a secret"
+YEAR, TERM, SEED = "2023/24", "spring", 2024
+
+
+def _context(home: Path):
+    from flows.pipeline import Context
+    from flows.settings import Settings
+    from warehouse.schema import ensure_schema
+
+    context = Context.from_settings(Settings(home=home, pupil_key=KEY))
+    ensure_schema(context.warehouse)
+    return context
+
+
+def _with_published_census(home: Path):
+    from flows.pipeline import ingest_path
+
+    context = _context(home)
+    outcome = ingest_path(CENSUS, None, context)
+    assert outcome.status in ("loaded", "duplicate"), outcome.message
+    return context
+
+
+def national_csv(schools: int | None) -> Path:
+    """The synthetic national return (or its first N schools), generated once and cached."""
+    from flows.synth import generate_census
+    from warehouse.ledger import query
+
+    name = f"national_{YEAR.replace('/', '-')}_{TERM}_{schools or 'all'}.csv"
+    target = CACHE / name
+    if target.exists():
+        return target
+    context = _with_published_census(CACHE / "source")
+    urns = None
+    if schools:
+        urns = query(context.warehouse, "SELECT urn FROM fct_school_census WHERE academic_year = '2023/24' "
+                     f"AND total_pupils > 0 ORDER BY urn LIMIT {schools}")["urn"].to_list()  # fmt: skip
+    started = time.perf_counter()
+    out = CACHE / "generated"
+    summary = generate_census(
+        context.warehouse, urns=urns, national=urns is None, academic_year=YEAR, term=TERM, file_format="csv",
+        seed=SEED, out_dir=out, combined=True,
+    )  # fmt: skip
+    print(
+        f"generated {summary.pupils:,} pupils at {summary.schools:,} schools in {time.perf_counter() - started:.1f} s"
+    )
+    shutil.move(summary.paths[0], target)
+    return target
+
+
+def _rate(rows: int, seconds: float) -> str:
+    return f"{rows / seconds:>12,.0f} rows/s" if seconds else ""
+
+
+def stages(path: Path, engine: str) -> dict[str, float]:
+    """Each stage over the whole file, in the pipeline's own batches."""
+    import adbc_driver_sqlite.dbapi as adbc_sqlite
+
+    from expectations.runner import validate
+    from flows.intake import batches, identify, read_head
+    from flows.pipeline import BATCH_ROWS, source_info
+    from flows.registry import BY_NAME, all_layouts
+    from warehouse import models
+    from warehouse.frames import to_arrow
+    from warehouse.lookups import schools_by_laestab
+    from warehouse.schema import ddl
+
+    context = _with_published_census(CACHE / "source")
+    dataset = BY_NAME["pupil_census"]
+    raw = read_head(path, all_layouts())
+    layout = identify(raw.header, all_layouts(), path.name).layout
+    source = source_info(path, layout, None)
+    source = type(source)(**{**source.__dict__, "lookups": {"schools": schools_by_laestab(context.warehouse)},
+                             "pupil_key": KEY.encode()})  # fmt: skip
+    timings = dict.fromkeys(["read", "transform", "validate", "parquet", "sql"], 0.0)
+    rows = 0
+    scratch = Path(tempfile.mkdtemp(prefix="sendflow-bench-"))
+    table = models.metadata.tables["fct_pupil_census"]
+    connection = adbc_sqlite.connect(str(scratch / "w.sqlite"))
+    cursor = connection.cursor()
+    for statement in ddl(context.warehouse, table):
+        cursor.execute(statement)
+    pieces = batches(raw, dataset.batch_key, BATCH_ROWS)
+    part = 0
+    while True:
+        started = time.perf_counter()
+        batch = next(pieces, None)
+        timings["read"] += time.perf_counter() - started
+        if batch is None:
+            break
+        rows += batch.height
+        started = time.perf_counter()
+        facts = dataset.build(batch, source)[dataset.table]
+        timings["transform"] += time.perf_counter() - started
+        started = time.perf_counter()
+        checked = validate(facts, dataset.suite, engine=engine)
+        timings["validate"] += time.perf_counter() - started
+        started = time.perf_counter()
+        checked.valid.write_parquet(scratch / f"part-{part}.parquet", compression="zstd")
+        timings["parquet"] += time.perf_counter() - started
+        started = time.perf_counter()
+        cursor.adbc_ingest(table.name, to_arrow(checked.valid.with_columns(load_id=1), table), mode="append")
+        timings["sql"] += time.perf_counter() - started
+        part += 1
+    started = time.perf_counter()
+    connection.commit()
+    timings["sql"] += time.perf_counter() - started
+    connection.close()
+    shutil.rmtree(scratch)
+    print(f"\nStages over {rows:,} rows ({part} batches, validation engine {engine}):")
+    for stage, seconds in timings.items():
+        print(f"  {stage:<10} {seconds:>8.2f} s {_rate(rows, seconds)}")
+    total = sum(timings.values())
+    print(f"  {'sum':<10} {total:>8.2f} s {_rate(rows, total)}")
+    print(f"  peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024:.2f} GiB")
+    return {**timings, "rows": rows}
+
+
+def _child(mode: str, path: Path, extra: str = "") -> dict:
+    """Run one measurement in a fresh process; returns its figures and its own peak RSS."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.pupil_census", "--child", mode, "--path", str(path), "--extra", extra],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    out, _ = process.communicate()
+    if process.returncode:
+        raise SystemExit(f"the {mode} measurement failed (exit {process.returncode})")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def end_to_end(path: Path) -> dict:
+    """The pipeline as `sendflow ingest` runs it (without the Prefect wrapper), into a fresh warehouse."""
+    from flows.pipeline import ingest_path
+
+    home = Path(tempfile.mkdtemp(prefix="sendflow-bench-e2e-"))
+    context = _with_published_census(home)
+    started = time.perf_counter()
+    outcome = ingest_path(path, None, context)
+    seconds = time.perf_counter() - started
+    shutil.rmtree(home)
+    assert outcome.status == "loaded", outcome.message
+    return {"seconds": seconds, "rows": outcome.rows_loaded, "quarantined": outcome.rows_quarantined}
+
+
+def floor(path: Path) -> dict:
+    """The least any loader must do: read the CSV, write Parquet, bulk-load the same rows unchecked."""
+    import adbc_driver_sqlite.dbapi as adbc_sqlite
+    import polars as pl
+
+    scratch = Path(tempfile.mkdtemp(prefix="sendflow-bench-floor-"))
+    started = time.perf_counter()
+    frame = pl.read_csv(path, infer_schema=False)
+    frame.write_parquet(scratch / "floor.parquet", compression="zstd")
+    with adbc_sqlite.connect(str(scratch / "floor.sqlite")) as connection:
+        connection.cursor().adbc_ingest("floor", frame.to_arrow(), mode="create")
+        connection.commit()
+    seconds = time.perf_counter() - started
+    shutil.rmtree(scratch)
+    return {"seconds": seconds, "rows": frame.height}
+
+
+def xml_schools(count: int) -> dict:
+    """`count` schools of XML returns, one file each, through the pipeline one by one."""
+    from flows.pipeline import ingest_path
+    from flows.synth import generate_census
+    from warehouse.ledger import query
+
+    home = Path(tempfile.mkdtemp(prefix="sendflow-bench-xml-"))
+    context = _with_published_census(home)
+    urns = query(context.warehouse, "SELECT urn FROM fct_school_census WHERE academic_year = '2023/24' "
+                 f"AND total_pupils > 0 ORDER BY urn LIMIT {count}")["urn"].to_list()  # fmt: skip
+    paths = generate_census(
+        context.warehouse, urns=urns, academic_year=YEAR, term=TERM, file_format="xml", seed=SEED,
+        out_dir=home / "xml",
+    ).paths  # fmt: skip
+    started = time.perf_counter()
+    outcomes = [ingest_path(p, None, context) for p in paths]
+    seconds = time.perf_counter() - started
+    shutil.rmtree(home)
+    assert all(o.status == "loaded" for o in outcomes), [o.message for o in outcomes if o.status != "loaded"][:3]
+    return {"seconds": seconds, "rows": sum(o.rows_loaded for o in outcomes), "files": len(paths)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--schools", type=int, default=None, help="first N schools instead of the whole country")
+    parser.add_argument("--engine", default="auto", choices=["auto", "gx", "polars"])
+    parser.add_argument("--child", choices=["end_to_end", "floor", "xml"])
+    parser.add_argument("--path", type=Path)
+    parser.add_argument("--extra", default="")
+    args = parser.parse_args()
+    if args.child:
+        figures = {"end_to_end": lambda: end_to_end(args.path), "floor": lambda: floor(args.path),
+                   "xml": lambda: xml_schools(int(args.extra))}[args.child]()  # fmt: skip
+        figures["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+        print(json.dumps(figures))
+        return
+    if not CENSUS.exists():
+        raise SystemExit(f"real data not found at {CENSUS}")
+    path = national_csv(args.schools)
+    print(f"national CSV: {path} ({path.stat().st_size / 1e6:,.0f} MB)")
+    stages(path, args.engine)
+    e2e = _child("end_to_end", path)
+    base = _child("floor", path)
+    print("\nEnd to end, pipeline (hash, bronze, read, transform + HMAC, validate, Parquet, SQLite, one transaction):")
+    print(f"  {e2e['seconds']:8.2f} s {_rate(e2e['rows'], e2e['seconds'])}, peak RSS {e2e['peak_rss_gib']:.2f} GiB, "
+          f"{e2e['quarantined']:,} quarantined")  # fmt: skip
+    print(f"Floor (read CSV + write Parquet + bulk load, no checks): {base['seconds']:.2f} s "
+          f"{_rate(base['rows'], base['seconds'])}, peak RSS {base['peak_rss_gib']:.2f} GiB")  # fmt: skip
+    print(f"Ratio pipeline / floor: {e2e['seconds'] / base['seconds']:.2f}")
+    xml = _child("xml", path, "100")
+    print(f"\n100 schools of XML, one file each: {xml['files']} files, {xml['rows']:,} rows in {xml['seconds']:.2f} s "
+          f"{_rate(xml['rows'], xml['seconds'])} ({xml['seconds'] / xml['files'] * 1000:.0f} ms a file), "
+          f"peak RSS {xml['peak_rss_gib']:.2f} GiB")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
