@@ -140,9 +140,11 @@ def validate(
     controls: pl.DataFrame | None = None,
     engine: str = "auto",
     gx_max_rows: int = GX_MAX_ROWS,
+    record_keys: pl.DataFrame | None = None,
 ) -> Validation:
     """Run every check of `suite` on `frame`; `records` (source row number + raw columns) fill `record`;
-    `controls` holds the file's own totals for the suite's reconciliations. `engine` is 'gx', 'polars' or
+    `controls` holds the file's own totals for the suite's reconciliations; `record_keys` (source row
+    number + keys from the transformed table) are added to each record. `engine` is 'gx', 'polars' or
     'auto' (GX up to `gx_max_rows` rows, or for a suite the Polars translation cannot express)."""
     checked = frame.with_columns(**suite.derived) if suite.derived else frame
     absent = sorted(
@@ -161,7 +163,7 @@ def validate(
         {SOURCE_ROW: list(reasons), "reasons": ["; ".join(r) for r in reasons.values()]},
         schema={SOURCE_ROW: pl.Int64, "reasons": pl.String},
     )
-    quarantine = _with_records(failures, records)
+    quarantine = _with_records(failures, records, record_keys)
     valid = frame.filter(~pl.col(SOURCE_ROW).is_in(failures[SOURCE_ROW].implode()))
     return Validation(suite, valid, quarantine.sort(SOURCE_ROW), failed_row_checks, table_failures)
 
@@ -263,11 +265,19 @@ def _run_polars(checked: pl.DataFrame, suite: Suite) -> Findings:
     return reasons, failed_row_checks, table_failures
 
 
-def _with_records(failures: pl.DataFrame, records: pl.DataFrame | None) -> pl.DataFrame:
+def _with_records(
+    failures: pl.DataFrame, records: pl.DataFrame | None, record_keys: pl.DataFrame | None = None
+) -> pl.DataFrame:
     if records is None:
         return failures.with_columns(pl.lit(None, dtype=pl.String).alias("record"))
+    # Only held-back rows are encoded: a million-row batch with three bad rows encodes three.
+    held = failures.select(pl.col(SOURCE_ROW).cast(pl.Int64))
+    records = records.with_columns(pl.col(SOURCE_ROW).cast(pl.Int64)).join(held, on=SOURCE_ROW, how="semi")
+    if record_keys is not None:
+        keys = record_keys.with_columns(pl.col(SOURCE_ROW).cast(pl.Int64)).join(held, on=SOURCE_ROW, how="semi")
+        records = records.join(keys, on=SOURCE_ROW, how="left")
     encoded = records.select(
-        pl.col(SOURCE_ROW).cast(pl.Int64),
+        pl.col(SOURCE_ROW),
         pl.struct(pl.exclude(SOURCE_ROW)).struct.json_encode().alias("record"),
     )
     return failures.join(encoded, on=SOURCE_ROW, how="left")

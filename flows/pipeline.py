@@ -205,9 +205,9 @@ def _check(
     # Long-format datasets turn one source row into several; a row is skipped when it yields none.
     record.rows_skipped += batch.height - table[SOURCE_ROW].n_unique()
     records = batch.select(SOURCE_ROW, *kept)
-    if "pupil_key" in table.columns:  # so a held-back pupil can be found again, without the UPN
-        records = records.join(table.select(SOURCE_ROW, "pupil_key"), on=SOURCE_ROW, how="left")
-    return validate(table, dataset.suite, records, built.get(CONTROLS), gx_max_rows=gx_max_rows)
+    # A held-back pupil's record carries its key, so it can be found again without the UPN.
+    keys = table.select(SOURCE_ROW, "pupil_key") if "pupil_key" in table.columns else None
+    return validate(table, dataset.suite, records, built.get(CONTROLS), gx_max_rows=gx_max_rows, record_keys=keys)
 
 
 def _pupil_key(dataset: Dataset, settings: Settings) -> bytes | None:

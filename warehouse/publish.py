@@ -8,7 +8,9 @@ moved into place after the commit, so a failed load leaves the lake as it was.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +80,19 @@ class Publication:
     _lake_plans: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
     _superseded: set[int] = field(default_factory=set)
     _batches: int = 0
+    # Writing a batch (SQL, Parquet) runs beside reading and checking the next one: both drivers release
+    # the GIL while they work. One writer keeps the batches in order; at most one waits, bounding memory.
+    _writer: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=1))
+    _pending: Future | None = None
+
+    def _submit(self, work: Callable[..., None], *args: Any) -> None:
+        self._drain()
+        self._pending = self._writer.submit(work, *args)
+
+    def _drain(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
 
     def begin(self) -> None:
         self._connection = self.warehouse.connect()
@@ -92,6 +107,9 @@ class Publication:
 
     def add(self, part: Partitioned) -> None:
         """Replace the partitions this batch holds (each only once per load) and stage its Parquet."""
+        self._submit(self._write, part)
+
+    def _write(self, part: Partitioned) -> None:
         rows = part.frame.with_columns(pl.lit(self.load_id).alias("load_id"))
         done = self._replaced.setdefault(part.table, set())
         fresh = [v for v in rows.select(part.keys).unique().drop_nulls().rows() if v not in done]
@@ -105,11 +123,13 @@ class Publication:
             self._staged += self.lake.stage_partitions(rows, part.table, lake_keys, f"{self.load_id}-{self._batches}")
 
     def hold_back(self, quarantine: pl.DataFrame) -> None:
-        insert_quarantine(self._cursor, self.load_id, self.record.dataset or "", quarantine)
+        self._submit(insert_quarantine, self._cursor, self.load_id, self.record.dataset or "", quarantine)
 
     def finish(self, derived: Mapping[str, Derivation]) -> Published:
         """Rebuild derived tables, complete the ledger row, commit, then move the Parquet into place."""
         try:
+            self._drain()
+            self._writer.shutdown()
             inputs: dict[str, pl.DataFrame] = {}
             for name, derivation in derived.items():
                 for source in derivation.inputs:
@@ -136,6 +156,9 @@ class Publication:
         return Published(self.load_id, "loaded", self.record.message or "")
 
     def abort(self) -> None:
+        with contextlib.suppress(Exception):  # already failing: the first error is the one that matters
+            self._drain()
+        self._writer.shutdown()
         if self._connection is not None:
             try:
                 self._connection.rollback()
@@ -170,16 +193,33 @@ def publish(
     return publication.finish(derived)
 
 
+_IN_LIST = 500  # values per IN (...): well under SQLite's and PostgreSQL's parameter limits
+
+
 def _delete_partitions(
     cursor: Any, warehouse: Warehouse, name: str, keys: tuple[str, ...], partitions: list[tuple]
 ) -> set[int]:
+    """Delete the rows of the given partitions; the last key goes in IN lists, so replacing the pupils
+    of 24,000 schools costs tens of statements, not tens of thousands."""
     superseded: set[int] = set()
-    where = " AND ".join(f"{key} = {warehouse.param(i)}" for i, key in enumerate(keys, start=1))
+    *fixed, varying = keys
+    groups: dict[tuple, list] = {}
     for values in partitions:
-        parameters = [v.isoformat() if hasattr(v, "isoformat") and warehouse.dialect == "sqlite" else v for v in values]
-        cursor.execute(f"SELECT DISTINCT load_id FROM {name} WHERE {where}", parameters)
-        superseded |= {int(r[0]) for r in cursor.fetchall() if r[0] is not None}
-        cursor.execute(f"DELETE FROM {name} WHERE {where}", parameters)
+        groups.setdefault(tuple(values[:-1]), []).append(values[-1])
+    for head, tails in groups.items():
+        for start in range(0, len(tails), _IN_LIST):
+            chunk = tails[start : start + _IN_LIST]
+            parameters = [
+                v.isoformat() if hasattr(v, "isoformat") and warehouse.dialect == "sqlite" else v
+                for v in (*head, *chunk)
+            ]
+            where = " AND ".join(
+                [f"{key} = {warehouse.param(i)}" for i, key in enumerate(fixed, start=1)]
+                + [f"{varying} IN ({warehouse.params(len(chunk), start=len(fixed) + 1)})"]
+            )
+            cursor.execute(f"SELECT DISTINCT load_id FROM {name} WHERE {where}", parameters)
+            superseded |= {int(r[0]) for r in cursor.fetchall() if r[0] is not None}
+            cursor.execute(f"DELETE FROM {name} WHERE {where}", parameters)
     return superseded
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import stat
 from pathlib import Path
 
@@ -79,6 +80,9 @@ def test_nothing_personal_reaches_sql_silver_quarantine_or_the_ledger(keyed: Con
     outcome = ingest_path(path, None, keyed)
 
     assert outcome.status == "loaded" and outcome.rows_quarantined == 1
+    record = json.loads(ledger.query(keyed.warehouse, "SELECT record FROM etl_quarantine")["record"][0])
+    assert len(record["pupil_key"]) == 64 and record["SENprovision"] == broken[1]["SENprovision"]
+    assert not {"UPN", "Surname", "Forename", "DOB", "Postcode"} & set(record)
     secrets = personal_values(broken) | {broken[1]["UPN"]}
     for table in ("fct_pupil_census", "etl_quarantine", "etl_load", "v_census_reconciliation"):
         text = ledger.query(keyed.warehouse, f"SELECT * FROM {table}").write_csv()
