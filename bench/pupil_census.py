@@ -79,6 +79,14 @@ def national_csv(schools: int | None) -> Path:
     return target
 
 
+def peak_rss_gib() -> float:
+    """This process's own high-water mark. (ru_maxrss would include the parent's, inherited across exec.)"""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024 / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+
+
 def _rate(rows: int, seconds: float) -> str:
     return f"{rows / seconds:>12,.0f} rows/s" if seconds else ""
 
@@ -143,7 +151,7 @@ def stages(path: Path, engine: str) -> dict[str, float]:
         print(f"  {stage:<10} {seconds:>8.2f} s {_rate(rows, seconds)}")
     total = sum(timings.values())
     print(f"  {'sum':<10} {total:>8.2f} s {_rate(rows, total)}")
-    print(f"  peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024:.2f} GiB")
+    print(f"  peak RSS of this process: {peak_rss_gib():.2f} GiB")
     return {**timings, "rows": rows}
 
 
@@ -223,7 +231,7 @@ def main() -> None:
     if args.child:
         figures = {"end_to_end": lambda: end_to_end(args.path), "floor": lambda: floor(args.path),
                    "xml": lambda: xml_schools(int(args.extra))}[args.child]()  # fmt: skip
-        figures["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+        figures["peak_rss_gib"] = peak_rss_gib()
         print(json.dumps(figures))
         return
     if not CENSUS.exists():
