@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--limit", type=int, default=20)
     commands.add_parser("demo", help="run the pipeline on the bundled sample extracts")
     db = commands.add_parser("db", help="warehouse schema")
-    db.add_argument("action", choices=["init"])
+    db.add_argument("action", choices=["upgrade", "init"], help="upgrade (or init): migrate to head, seed, views")
     purge = commands.add_parser("purge", help="delete raw pupil-level files older than a number of days")
     purge.add_argument("--pupil-level", action="store_true", required=True, help="raw pupil census files")
     purge.add_argument("--older-than", type=int, required=True, metavar="DAYS")

@@ -157,13 +157,9 @@ def _load(path: Path, academic_year: str | None, record: LoadRecord, context: Co
     # Claimed as loaded inside the transaction: the unique index on loaded hashes then makes a concurrent
     # offer of the same bytes wait for this one and become a duplicate; nobody sees it unless it commits.
     record.status = "loaded"
-    try:
-        publication.begin()
-    except DuplicateLoad:
-        published = lost_race(context.warehouse, record)
-        return FileOutcome(str(path), "duplicate", published.message, dataset.name, published.load_id)
     tally = Tally()
     try:
+        publication.begin()
         for batch in batches(raw, dataset.batch_key, BATCH_ROWS):
             checked = _check(
                 batch, dataset, found.layout, source, kept, academic_year, path, record, context.settings.gx_max_rows
@@ -177,10 +173,13 @@ def _load(path: Path, academic_year: str | None, record: LoadRecord, context: Co
             publication.hold_back(checked.quarantine)
         _reject_if_unfit(tally, record, context.settings.quarantine_threshold)
         partitions = _partition_names(tally.partitions, dataset)
-        record.status = "loaded"
         record.partition_values = ", ".join(partitions)
         record.message = _loaded_message(dataset, partitions, record)
         published = publication.finish(dataset.derived)
+    except DuplicateLoad:
+        publication.abort()
+        published = lost_race(context.warehouse, record)
+        return FileOutcome(str(path), "duplicate", published.message, dataset.name, published.load_id)
     except BaseException:
         publication.abort()
         raise

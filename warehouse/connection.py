@@ -1,14 +1,26 @@
-"""One warehouse URL, two ways in: SQLAlchemy for schema work, ADBC for bulk rows and load transactions."""
+"""One warehouse URL and a session to work in it.
+
+SQLite is reached through ADBC (bulk Arrow ingestion); PostgreSQL through psycopg (binary COPY, and
+temporary staging tables that vanish with the session). A session is one transaction at a time with the
+same small interface on both, so the ledger, publishing and schema code is written once.
+
+SQLAlchemy only compiles DDL and runs migrations. On SQLite it must never hold the file open beside an
+ADBC session in the same process: ADBC bundles its own SQLite library, and two SQLite libraries with one
+file open corrupt it (each drops the other's POSIX locks). Its engine therefore pools nothing.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
+import polars as pl
 import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
 
 Dialect = Literal["sqlite", "postgresql"]
 SQLITE_BUSY_TIMEOUT_MS = 60_000
@@ -33,50 +45,26 @@ class Warehouse:
 
     @property
     def libpq_url(self) -> str:
-        rest = self.url.split("://", 1)[1]
-        return f"postgresql://{rest}"
+        return f"postgresql://{self.url.split('://', 1)[1]}"
 
     @cached_property
     def engine(self) -> sa.Engine:
+        """For migrations and DDL only (see the module docstring)."""
         if self.dialect == "sqlite":
             self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-            engine = sa.create_engine(
-                f"sqlite:///{self.sqlite_path}", connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            return sa.create_engine(
+                f"sqlite:///{self.sqlite_path}",
+                poolclass=NullPool,
+                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
             )
-            return engine
-        return sa.create_engine(f"postgresql+psycopg://{self.url.split('://', 1)[1]}", pool_pre_ping=True)
+        return sa.create_engine(f"postgresql+psycopg://{self.url.split('://', 1)[1]}", poolclass=NullPool)
 
-    def connect(self) -> Any:
-        """An ADBC DB-API connection with autocommit off: every load is one explicit transaction."""
-        if self.dialect == "sqlite":
-            import adbc_driver_sqlite.dbapi as adbc_sqlite
+    def session(self) -> Session:
+        return SqliteSession(self) if self.dialect == "sqlite" else PostgresSession(self)
 
-            self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-            connection = adbc_sqlite.connect(str(self.sqlite_path))
-            cursor = connection.cursor()
-            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-            # 128 MiB of page cache (the default is 2 MiB): a national bulk load's B-tree stays in memory.
-            cursor.execute("PRAGMA cache_size = -131072")
-            cursor.close()
-            return connection
-        import adbc_driver_postgresql.dbapi as adbc_postgresql
-
-        return adbc_postgresql.connect(self.libpq_url)
-
-    def cursor(self, connection: Any) -> Any:
-        """A cursor whose query results keep their types whatever the first rows hold.
-
-        ADBC's SQLite driver guesses each column's type from the first batch of rows and fails when a
-        later batch disagrees (a date column NULL for the first thousand schools); one batch avoids it.
-        """
-        cursor = connection.cursor()
-        if self.dialect == "sqlite":
-            cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(1 << 30)})
-        return cursor
-
-    def param(self, position: int) -> str:
-        """Placeholder for the n-th (1-based) query parameter."""
-        return "?" if self.dialect == "sqlite" else f"${position}"
+    def param(self, position: int = 1) -> str:
+        """Placeholder for a query parameter (both drivers take them in order)."""
+        return "?" if self.dialect == "sqlite" else "%s"
 
     def params(self, count: int, start: int = 1) -> str:
         return ", ".join(self.param(i) for i in range(start, start + count))
@@ -89,3 +77,153 @@ class Warehouse:
         if self.dialect == "sqlite":
             return f"SQLite {self.sqlite_path}"
         return f"PostgreSQL {self.libpq_url.rsplit('@', 1)[-1]}"
+
+
+class Session:
+    """One connection, one transaction at a time; commit() or rollback(), then close()."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> None:
+        raise NotImplementedError
+
+    def rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple]:
+        raise NotImplementedError
+
+    def frame(self, sql: str, parameters: Sequence[Any] = ()) -> pl.DataFrame:
+        raise NotImplementedError
+
+    def ingest(self, table: sa.Table, frame: pl.DataFrame, target: str | None = None) -> None:
+        """Append rows in bulk, typed exactly as `table`'s columns, into it (or into `target`, a staging
+        table of the same columns)."""
+        raise NotImplementedError
+
+    def commit(self) -> None:
+        raise NotImplementedError
+
+    def rollback(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        try:
+            if error is None:
+                self.commit()
+            else:
+                self.rollback()
+        finally:
+            self.close()
+
+
+class SqliteSession(Session):
+    def __init__(self, warehouse: Warehouse) -> None:
+        import adbc_driver_sqlite.dbapi as adbc_sqlite
+
+        warehouse.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        self._connection = adbc_sqlite.connect(str(warehouse.sqlite_path))
+        self._cursor = self._connection.cursor()
+        # ADBC's SQLite driver guesses a column's type from the first batch of a result and fails when a
+        # later batch disagrees (a date NULL for the first thousand schools): one batch avoids it.
+        self._cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(1 << 30)})
+        self._cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        # 128 MiB of page cache (the default is 2 MiB): a national bulk load's B-tree stays in memory.
+        self._cursor.execute("PRAGMA cache_size = -131072")
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> None:
+        self._cursor.execute(sql, list(parameters) or None)
+
+    def rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple]:
+        self._cursor.execute(sql, list(parameters) or None)
+        return self._cursor.fetchall()
+
+    def frame(self, sql: str, parameters: Sequence[Any] = ()) -> pl.DataFrame:
+        self._cursor.execute(sql, list(parameters) or None)
+        result = pl.from_arrow(self._cursor.fetch_arrow_table())
+        assert isinstance(result, pl.DataFrame)
+        return result
+
+    def ingest(self, table: sa.Table, frame: pl.DataFrame, target: str | None = None) -> None:
+        from warehouse.frames import to_arrow
+
+        if frame.height:
+            self._cursor.adbc_ingest(target or table.name, to_arrow(frame, table), mode="append")
+
+    def commit(self) -> None:
+        self._connection.commit()
+
+    def rollback(self) -> None:
+        self._connection.rollback()
+
+    def close(self) -> None:
+        self._cursor.close()
+        self._connection.close()
+
+
+class PostgresSession(Session):
+    def __init__(self, warehouse: Warehouse) -> None:
+        import psycopg
+
+        self._connection = psycopg.connect(warehouse.libpq_url)
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> None:
+        self._connection.execute(sql, list(parameters) or None)
+
+    def rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple]:
+        return self._connection.execute(sql, list(parameters) or None).fetchall()
+
+    def frame(self, sql: str, parameters: Sequence[Any] = ()) -> pl.DataFrame:
+        cursor = self._connection.execute(sql, list(parameters) or None)
+        names = [column.name for column in cursor.description or []]
+        frame = pl.DataFrame(cursor.fetchall(), schema=names, orient="row", infer_schema_length=None)
+        # SUM of BIGINT is NUMERIC in PostgreSQL: whole numbers come back as integers, others as floats.
+        return frame.with_columns(
+            [
+                pl.col(name).cast(pl.Int64 if dtype.scale == 0 else pl.Float64)  # type: ignore[attr-defined]
+                for name, dtype in frame.schema.items()
+                if isinstance(dtype, pl.Decimal)
+            ]
+        )
+
+    def ingest(self, table: sa.Table, frame: pl.DataFrame, target: str | None = None) -> None:
+        """Binary COPY: measured here at ~800,000 rows/s for the pupil census, above CSV COPY."""
+        from warehouse.frames import conform
+
+        if not frame.height:
+            return
+        rows = conform(frame, table)
+        with (
+            self._connection.cursor() as cursor,
+            cursor.copy(f"COPY {target or table.name} ({', '.join(rows.columns)}) FROM STDIN (FORMAT BINARY)") as copy,
+        ):
+            copy.set_types([_postgres_type(table.c[name]) for name in rows.columns])
+            for row in rows.iter_rows():
+                copy.write_row(row)
+
+    def commit(self) -> None:
+        self._connection.commit()
+
+    def rollback(self) -> None:
+        self._connection.rollback()
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+def _postgres_type(column: sa.Column) -> str:
+    kind = column.type
+    if isinstance(kind, sa.Boolean):
+        return "boolean"
+    if isinstance(kind, sa.BigInteger):
+        return "bigint"
+    if isinstance(kind, sa.Integer):
+        return "integer"
+    if isinstance(kind, sa.Double | sa.Float | sa.Numeric):
+        return "double precision"
+    if isinstance(kind, sa.DateTime):
+        return "timestamptz"
+    if isinstance(kind, sa.Date):
+        return "date"
+    return "text"

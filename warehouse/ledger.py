@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
+import sqlalchemy as sa
 
 from warehouse import models
-from warehouse.connection import Warehouse
-from warehouse.frames import from_arrow, to_arrow
+from warehouse.connection import Session, Warehouse
+from warehouse.frames import from_arrow
 
 LEDGER = models.EtlLoad.__table__
 QUARANTINE = models.EtlQuarantine.__table__
@@ -43,62 +44,51 @@ class LoadRecord:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-def insert_load(cursor: Any, warehouse: Warehouse, record: LoadRecord) -> int:
-    """Insert the etl_load row inside the caller's transaction; returns its load_id."""
+def insert_load(session: Session, warehouse: Warehouse, record: LoadRecord, load_id: int | None = None) -> int:
+    """Insert the etl_load row inside the caller's transaction (with a reserved id, if given); returns its id."""
     record.finished_at = record.finished_at or now()
-    values = record.values()
+    values = record.values() if load_id is None else {"load_id": load_id, **record.values()}
     for key in ("started_at", "finished_at"):
         values[key] = warehouse.timestamp(values[key])
     columns = list(values)
-    cursor.execute(
+    ((inserted,),) = session.rows(
         f"INSERT INTO etl_load ({', '.join(columns)}) VALUES ({warehouse.params(len(columns))}) RETURNING load_id",
         list(values.values()),
     )
-    (load_id,) = cursor.fetchone()
-    return int(load_id)
+    return int(inserted)
 
 
-def update_load(cursor: Any, warehouse: Warehouse, load_id: int, record: LoadRecord) -> None:
+def update_load(session: Session, warehouse: Warehouse, load_id: int, record: LoadRecord) -> None:
     """Complete the row insert_load began, inside the same transaction, once the counts are known."""
     record.finished_at = now()
     values = {k: v for k, v in record.values().items() if k not in ("source_sha256", "started_at")}
     values["finished_at"] = warehouse.timestamp(values["finished_at"])
-    assignments = ", ".join(f"{column} = {warehouse.param(i)}" for i, column in enumerate(values, start=1))
-    cursor.execute(
-        f"UPDATE etl_load SET {assignments} WHERE load_id = {warehouse.param(len(values) + 1)}",
-        [*values.values(), load_id],
+    assignments = ", ".join(f"{column} = {warehouse.param()}" for column in values)
+    session.execute(
+        f"UPDATE etl_load SET {assignments} WHERE load_id = {warehouse.param()}", [*values.values(), load_id]
     )
 
 
-def insert_quarantine(cursor: Any, load_id: int, dataset: str, quarantine: pl.DataFrame) -> None:
-    if quarantine.is_empty():
-        return
-    rows = quarantine.with_columns(pl.lit(load_id).alias("load_id"), pl.lit(dataset).alias("dataset"))
-    cursor.adbc_ingest(QUARANTINE.name, to_arrow(rows, QUARANTINE), mode="append")
+def insert_quarantine(session: Session, load_id: int, dataset: str, quarantine: pl.DataFrame) -> None:
+    if not quarantine.is_empty():
+        rows = quarantine.with_columns(pl.lit(load_id).alias("load_id"), pl.lit(dataset).alias("dataset"))
+        session.ingest(QUARANTINE, rows)
 
 
 def record_outcome(warehouse: Warehouse, record: LoadRecord, quarantine: pl.DataFrame | None = None) -> int:
     """Write a load that publishes nothing (duplicate, rejected, failed) in its own transaction."""
-    connection = warehouse.connect()
-    try:
-        cursor = warehouse.cursor(connection)
-        load_id = insert_load(cursor, warehouse, record)
+    with warehouse.session() as session:
+        load_id = insert_load(session, warehouse, record)
         if quarantine is not None and record.dataset:
-            insert_quarantine(cursor, load_id, record.dataset, quarantine)
-        connection.commit()
-        return load_id
-    except BaseException:
-        connection.rollback()
-        raise
-    finally:
-        connection.close()
+            insert_quarantine(session, load_id, record.dataset, quarantine)
+    return load_id
 
 
 def loaded_with_sha256(warehouse: Warehouse, sha256: str) -> dict[str, Any] | None:
     """The load that published these bytes, if any."""
     frame = query(
         warehouse,
-        f"SELECT load_id, dataset, source_name FROM etl_load WHERE source_sha256 = {warehouse.param(1)} "
+        f"SELECT load_id, dataset, source_name FROM etl_load WHERE source_sha256 = {warehouse.param()} "
         "AND status = 'loaded'",
         [sha256],
     )
@@ -107,23 +97,23 @@ def loaded_with_sha256(warehouse: Warehouse, sha256: str) -> dict[str, Any] | No
 
 def recent_loads(warehouse: Warehouse, limit: int = 20) -> pl.DataFrame:
     data = query(warehouse, f"SELECT * FROM etl_load ORDER BY load_id DESC LIMIT {int(limit)}")
-    return from_arrow(data.to_arrow(), LEDGER) if data.height else data
+    return typed(data, LEDGER) if data.height else data
 
 
 def read_table(warehouse: Warehouse, table: str, where: str = "", order_by: str = "") -> pl.DataFrame:
     """A table's rows typed as its model says, whichever backend (SQLite hands back dates as text)."""
     sql = f"SELECT * FROM {table} {f'WHERE {where}' if where else ''} {f'ORDER BY {order_by}' if order_by else ''}"
-    return from_arrow(query(warehouse, sql).to_arrow(), models.metadata.tables[table])
+    return typed(query(warehouse, sql), models.metadata.tables[table])
+
+
+def typed(frame: pl.DataFrame, table: sa.Table) -> pl.DataFrame:
+    return from_arrow(frame.to_arrow(), table)
 
 
 def query(warehouse: Warehouse, sql: str, parameters: list[Any] | None = None) -> pl.DataFrame:
-    connection = warehouse.connect()
+    session = warehouse.session()
     try:
-        cursor = warehouse.cursor(connection)
-        cursor.execute(sql, parameters or None)
-        result = pl.from_arrow(cursor.fetch_arrow_table())
-        connection.rollback()
-        assert isinstance(result, pl.DataFrame)
-        return result
+        return session.frame(sql, parameters or [])
     finally:
-        connection.close()
+        session.rollback()
+        session.close()

@@ -18,8 +18,9 @@ import polars as pl
 import sqlalchemy as sa
 
 from warehouse import models
-from warehouse.connection import Warehouse
-from warehouse.frames import from_arrow, to_arrow
+from warehouse.connection import Session, Warehouse
+from warehouse.faults import fault_point
+from warehouse.frames import from_arrow
 from warehouse.lake import Lake, StagedFile
 from warehouse.ledger import LoadRecord, insert_load, insert_quarantine, record_outcome, update_load
 
@@ -67,23 +68,41 @@ def _is_duplicate_violation(error: Exception) -> bool:
 
 @dataclass
 class Publication:
-    """One load's transaction: begin() writes the ledger row, add() each batch, finish() commits."""
+    """One load into the warehouse: begin(), add() each batch, hold_back() its quarantine, finish().
+
+    SQLite: one transaction from begin to finish; its single writer lock is the load's anyway, and the
+    ledger row is claimed first, so a second offer of the same bytes waits and becomes a duplicate.
+    PostgreSQL: batches are COPYed into a temporary staging table (no locks on published tables, nothing
+    left behind if the process dies: the server drops it with the session), checked there, and published
+    at the end in one short transaction that claims the ledger row, replaces the partitions, rebuilds
+    derived tables and records the quarantine.
+    """
 
     warehouse: Warehouse
     lake: Lake
     record: LoadRecord
     load_id: int = 0
-    _connection: Any = None
-    _cursor: Any = None
+    _session: Session | None = None
     _staged: list[StagedFile] = field(default_factory=list)
     _replaced: dict[str, set[tuple]] = field(default_factory=dict)
-    _lake_plans: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
+    _keys: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
     _superseded: set[int] = field(default_factory=set)
+    _sent: dict[str, int] = field(default_factory=dict)
+    _held_back: list[pl.DataFrame] = field(default_factory=list)
     _batches: int = 0
-    # Writing a batch (SQL, Parquet) runs beside reading and checking the next one: both drivers release
+    # Writing a batch (SQL, Parquet) runs beside reading and checking the next one: the drivers release
     # the GIL while they work. One writer keeps the batches in order; at most one waits, bounding memory.
     _writer: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=1))
     _pending: Future | None = None
+
+    @property
+    def _staging(self) -> bool:
+        return self.warehouse.dialect == "postgresql"
+
+    @property
+    def session(self) -> Session:
+        assert self._session is not None, "begin() first"
+        return self._session
 
     def _submit(self, work: Callable[..., None], *args: Any) -> None:
         self._drain()
@@ -95,78 +114,124 @@ class Publication:
             pending.result()
 
     def begin(self) -> None:
-        self._connection = self.warehouse.connect()
-        self._cursor = self.warehouse.cursor(self._connection)
+        self._session = self.warehouse.session()
+        if self._staging:
+            # The id is reserved now (Parquet rows carry it) and the row written only when publishing.
+            ((self.load_id,),) = self.session.rows("SELECT nextval(pg_get_serial_sequence('etl_load', 'load_id'))")
+            self.session.commit()
+        else:
+            self._claim()
+
+    def _claim(self) -> None:
         try:
-            self.load_id = insert_load(self._cursor, self.warehouse, self.record)
+            self.load_id = insert_load(self.session, self.warehouse, self.record, self.load_id or None)
         except Exception as error:
-            self.abort()
             if _is_duplicate_violation(error):
                 raise DuplicateLoad("same bytes were published by a concurrent load") from error
             raise
 
     def add(self, part: Partitioned) -> None:
-        """Replace the partitions this batch holds (each only once per load) and stage its Parquet."""
+        """Send a batch: its rows to SQL (staging or the table), its Parquet to hidden temporary files."""
         self._submit(self._write, part)
 
     def _write(self, part: Partitioned) -> None:
         rows = part.frame.with_columns(pl.lit(self.load_id).alias("load_id"))
         done = self._replaced.setdefault(part.table, set())
         fresh = [v for v in rows.select(part.keys).unique().drop_nulls().rows() if v not in done]
-        self._superseded |= _delete_partitions(self._cursor, self.warehouse, part.table, part.keys, fresh)
+        lake_keys = part.lake_keys or part.keys
+        self._keys[part.table] = (part.keys, lake_keys)
+        if self._staging:
+            if part.table not in self._sent:
+                self.session.execute(
+                    f"CREATE TEMPORARY TABLE {_stage(part.table)} (LIKE {part.table} INCLUDING DEFAULTS) ON COMMIT DROP"
+                )
+                self._sent[part.table] = 0
+            self.session.ingest(table(part.table), rows, target=_stage(part.table))
+            self._sent[part.table] += rows.height
+            fault_point("staging")
+        else:
+            self._superseded |= _delete_partitions(self.session, self.warehouse, part.table, part.keys, fresh)
+            self.session.ingest(table(part.table), rows)
         done.update(fresh)
         if rows.height:
-            self._cursor.adbc_ingest(part.table, to_arrow(rows, table(part.table)), mode="append")
-            lake_keys = part.lake_keys or part.keys
-            self._lake_plans[part.table] = (part.keys, lake_keys)
             self._batches += 1
             self._staged += self.lake.stage_partitions(rows, part.table, lake_keys, f"{self.load_id}-{self._batches}")
 
     def hold_back(self, quarantine: pl.DataFrame) -> None:
-        self._submit(insert_quarantine, self._cursor, self.load_id, self.record.dataset or "", quarantine)
+        if self._staging:
+            self._held_back.append(quarantine)
+        else:
+            self._submit(insert_quarantine, self.session, self.load_id, self.record.dataset or "", quarantine)
 
     def finish(self, derived: Mapping[str, Derivation]) -> Published:
-        """Rebuild derived tables, complete the ledger row, commit, then move the Parquet into place."""
+        """Publish: (PostgreSQL) claim, check and move the staged rows; rebuild derived tables; complete the
+        ledger row; commit; then move the Parquet into place."""
         try:
             self._drain()
             self._writer.shutdown()
+            if self._staging:
+                self._publish_staged()
             inputs: dict[str, pl.DataFrame] = {}
             for name, derivation in derived.items():
                 for source in derivation.inputs:
                     if source not in inputs:
-                        inputs[source] = _read_table(self._cursor, source)
+                        inputs[source] = _read_table(self.session, source)
                 rows = derivation.build(*(inputs[source] for source in derivation.inputs))
                 if "load_id" not in rows.columns:  # a derivation that keeps its rows' own loads says so
                     rows = rows.with_columns(pl.lit(self.load_id).alias("load_id"))
-                self._cursor.execute(f"DELETE FROM {name}")
-                self._cursor.adbc_ingest(name, to_arrow(rows, table(name)), mode="append")
+                self.session.execute(f"DELETE FROM {name}")
+                self.session.ingest(table(name), rows)
                 self._staged.append(self.lake.stage_table(rows, name))
                 inputs[name] = rows
-            _mark_superseded(self._cursor, self.warehouse, self._superseded - {self.load_id}, self.load_id)
-            update_load(self._cursor, self.warehouse, self.load_id, self.record)
-            self._connection.commit()
+            _mark_superseded(self.session, self.warehouse, self._superseded - {self.load_id}, self.load_id)
+            update_load(self.session, self.warehouse, self.load_id, self.record)
+            fault_point("publish")
+            self.session.commit()
         except BaseException:
             self.abort()
             raise
-        self._connection.close()
-        for name, (keys, lake_keys) in self._lake_plans.items():
+        self.session.close()
+        self._session = None
+        for name, (keys, lake_keys) in self._keys.items():
             self.lake.replace_partitions(name, keys, lake_keys, self._replaced[name], f"{self.load_id}-")
         for staged in self._staged:
             staged.commit()
         return Published(self.load_id, "loaded", self.record.message or "")
 
+    def _publish_staged(self) -> None:
+        # One publisher at a time: derived tables are rebuilt from everything loaded, which two
+        # overlapping publishes would each miss the other's rows of.
+        self.session.execute("SELECT pg_advisory_xact_lock(7310443)")
+        self._claim()
+        for name, sent in self._sent.items():
+            ((staged,),) = self.session.rows(f"SELECT COUNT(*) FROM {_stage(name)}")
+            if staged != sent:
+                raise RuntimeError(f"staging for {name} holds {staged} rows, {sent} were sent")
+            keys, _ = self._keys[name]
+            self._superseded |= _delete_partitions(
+                self.session, self.warehouse, name, keys, sorted(self._replaced[name])
+            )
+            columns = ", ".join(c.name for c in table(name).columns)
+            self.session.execute(f"INSERT INTO {name} ({columns}) SELECT {columns} FROM {_stage(name)}")
+        for quarantine in self._held_back:
+            insert_quarantine(self.session, self.load_id, self.record.dataset or "", quarantine)
+
     def abort(self) -> None:
         with contextlib.suppress(Exception):  # already failing: the first error is the one that matters
             self._drain()
         self._writer.shutdown()
-        if self._connection is not None:
+        if self._session is not None:
             try:
-                self._connection.rollback()
+                self._session.rollback()
             finally:
-                self._connection.close()
-                self._connection = None
+                self._session.close()
+                self._session = None
         for staged in self._staged:
             staged.discard()
+
+
+def _stage(name: str) -> str:
+    return f"stage_{name}"
 
 
 def publish(
@@ -181,23 +246,23 @@ def publish(
     publication = Publication(warehouse, lake, record)
     try:
         publication.begin()
-    except DuplicateLoad:
-        return lost_race(warehouse, record)
-    try:
         for part in partitioned:
             publication.add(part)
         publication.hold_back(quarantine)
+        return publication.finish(derived)
+    except DuplicateLoad:
+        publication.abort()
+        return lost_race(warehouse, record)
     except BaseException:
         publication.abort()
         raise
-    return publication.finish(derived)
 
 
 _IN_LIST = 500  # values per IN (...): well under SQLite's and PostgreSQL's parameter limits
 
 
 def _delete_partitions(
-    cursor: Any, warehouse: Warehouse, name: str, keys: tuple[str, ...], partitions: list[tuple]
+    session: Session, warehouse: Warehouse, name: str, keys: tuple[str, ...], partitions: list[tuple]
 ) -> set[int]:
     """Delete the rows of the given partitions; the last key goes in IN lists, so replacing the pupils
     of 24,000 schools costs tens of statements, not tens of thousands."""
@@ -214,27 +279,25 @@ def _delete_partitions(
                 for v in (*head, *chunk)
             ]
             where = " AND ".join(
-                [f"{key} = {warehouse.param(i)}" for i, key in enumerate(fixed, start=1)]
-                + [f"{varying} IN ({warehouse.params(len(chunk), start=len(fixed) + 1)})"]
+                [f"{key} = {warehouse.param()}" for key in fixed] + [f"{varying} IN ({warehouse.params(len(chunk))})"]
             )
-            cursor.execute(f"SELECT DISTINCT load_id FROM {name} WHERE {where}", parameters)
-            superseded |= {int(r[0]) for r in cursor.fetchall() if r[0] is not None}
-            cursor.execute(f"DELETE FROM {name} WHERE {where}", parameters)
+            rows = session.rows(f"SELECT DISTINCT load_id FROM {name} WHERE {where}", parameters)
+            superseded |= {int(r[0]) for r in rows if r[0] is not None}
+            session.execute(f"DELETE FROM {name} WHERE {where}", parameters)
     return superseded
 
 
-def _mark_superseded(cursor: Any, warehouse: Warehouse, load_ids: set[int], by: int) -> None:
+def _mark_superseded(session: Session, warehouse: Warehouse, load_ids: set[int], by: int) -> None:
     if load_ids:
-        cursor.execute(
-            f"UPDATE etl_load SET superseded_by_load_id = {warehouse.param(1)} "
-            f"WHERE load_id IN ({warehouse.params(len(load_ids), start=2)})",
+        session.execute(
+            f"UPDATE etl_load SET superseded_by_load_id = {warehouse.param()} "
+            f"WHERE load_id IN ({warehouse.params(len(load_ids))})",
             [by, *sorted(load_ids)],
         )
 
 
-def _read_table(cursor: Any, name: str) -> pl.DataFrame:
-    cursor.execute(f"SELECT * FROM {name}")
-    return from_arrow(cursor.fetch_arrow_table(), table(name))
+def _read_table(session: Session, name: str) -> pl.DataFrame:
+    return from_arrow(session.frame(f"SELECT * FROM {name}").to_arrow(), table(name))
 
 
 def lost_race(warehouse: Warehouse, record: LoadRecord) -> Published:

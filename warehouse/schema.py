@@ -1,22 +1,14 @@
-"""Bring a warehouse to the current schema: tables from the models, reference rows, views.
-
-Everything here runs through the same ADBC connection type as the loads. On SQLite that matters: ADBC
-bundles its own SQLite library, and two SQLite libraries holding one database file open in the same
-process corrupt it (each drops the other's POSIX locks). SQLAlchemy only compiles the DDL.
-"""
+"""Bring a warehouse to the current schema: Alembic migrations, then reference rows and views."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.schema import CreateIndex, CreateTable, SetColumnComment, SetTableComment
 
-from warehouse import models
-from warehouse.connection import Warehouse
-from warehouse.frames import to_arrow
+from warehouse import migrate, models
+from warehouse.connection import Session, Warehouse
 from warehouse.reference import la_ons_codes, la_successors, local_authorities
 from warehouse.views import VIEWS
 
@@ -39,12 +31,12 @@ def ddl(warehouse: Warehouse, table: sa.Table) -> list[str]:
     return statements
 
 
-def existing_tables(cursor: Any, warehouse: Warehouse) -> set[str]:
+def existing_tables(session: Session, warehouse: Warehouse) -> set[str]:
     if warehouse.dialect == "sqlite":
-        cursor.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
+        rows = session.rows("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
     else:
-        cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")
-    return {row[0] for row in cursor.fetchall()}
+        rows = session.rows("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")
+    return {row[0] for row in rows}
 
 
 def _use_write_ahead_log(warehouse: Warehouse) -> None:
@@ -59,58 +51,60 @@ def _use_write_ahead_log(warehouse: Warehouse) -> None:
         cursor.close()
 
 
+def current_revision(warehouse: Warehouse) -> str | None:
+    session = warehouse.session()
+    try:
+        if "alembic_version" not in existing_tables(session, warehouse):
+            return None
+        rows = session.rows("SELECT version_num FROM alembic_version")
+        return rows[0][0] if rows else None
+    finally:
+        session.rollback()
+        session.close()
+
+
 def ensure_schema(warehouse: Warehouse) -> None:
+    """Migrate to head if needed (Alembic), then reference rows and views, which are code, not history."""
     if warehouse.dialect == "sqlite":
         _use_write_ahead_log(warehouse)
-    connection = warehouse.connect()
-    try:
-        cursor = warehouse.cursor(connection)
+    if current_revision(warehouse) != migrate.head():
+        migrate.upgrade(warehouse)
+    with warehouse.session() as session:
         if warehouse.dialect == "postgresql":
-            cursor.execute(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
-            cursor.fetchall()
-        present = existing_tables(cursor, warehouse)
-        for table in models.metadata.sorted_tables:
-            if table.name not in present:
-                for statement in ddl(warehouse, table):
-                    cursor.execute(statement)
-        _seed(cursor, warehouse, models.DimLocalAuthority.__table__, local_authorities())
-        _seed(cursor, warehouse, models.LaSuccessor.__table__, la_successors())
-        _seed(cursor, warehouse, models.LaOnsCode.__table__, la_ons_codes())
-        _create_views(cursor, warehouse)
-        connection.commit()
-    except BaseException:
-        connection.rollback()
-        raise
-    finally:
-        connection.close()
+            session.execute(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
+        _seed(session, models.DimLocalAuthority.__table__, local_authorities())
+        _seed(session, models.LaSuccessor.__table__, la_successors())
+        _seed(session, models.LaOnsCode.__table__, la_ons_codes())
+        _create_views(session, warehouse)
 
 
-def _seed(cursor: Any, warehouse: Warehouse, table: sa.Table, reference: pl.DataFrame) -> None:
+def _seed(session: Session, table: sa.Table, reference: pl.DataFrame) -> None:
     """Replace the table's rows with the reference's, but only when they differ (keeps start-up write-free)."""
     columns = [c.name for c in table.columns if c.name in reference.columns]
-    cursor.execute(f"SELECT {', '.join(columns)} FROM {table.name}")
-    existing = sorted(tuple(str(v) if v is not None else None for v in row) for row in cursor.fetchall())
+    existing = sorted(tuple(str(v) if v is not None else None for v in row) for row in session.rows(
+        f"SELECT {', '.join(columns)} FROM {table.name}"
+    ))  # fmt: skip
     wanted = sorted(tuple(str(v) if v is not None else None for v in row) for row in reference.select(columns).rows())
     if existing == wanted:
         return
-    cursor.execute(f"DELETE FROM {table.name}")
-    cursor.adbc_ingest(table.name, to_arrow(reference, table), mode="append")
+    session.execute(f"DELETE FROM {table.name}")
+    session.ingest(table, reference)
 
 
-def _create_views(cursor: Any, warehouse: Warehouse) -> None:
-    present = existing_tables(cursor, warehouse)
+def _create_views(session: Session, warehouse: Warehouse) -> None:
+    present = existing_tables(session, warehouse)
     for view in VIEWS:
         if not set(view.requires) <= present:
             continue
         if warehouse.dialect == "postgresql":
-            cursor.execute(f"CREATE OR REPLACE VIEW {view.name} AS {view.sql}")
+            # security_invoker: a view reads with the querying role's rights, so row-level security holds.
+            session.execute(f"CREATE OR REPLACE VIEW {view.name} WITH (security_invoker = true) AS {view.sql}")
             comment = view.comment.replace("'", "''")
-            cursor.execute(f"COMMENT ON VIEW {view.name} IS '{comment}'")
+            session.execute(f"COMMENT ON VIEW {view.name} IS '{comment}'")
         else:
             statement = f"CREATE VIEW {view.name} AS {view.sql}"
-            cursor.execute(f"SELECT sql FROM sqlite_master WHERE type = 'view' AND name = '{view.name}'")
-            current = cursor.fetchall()
+            current = session.rows(f"SELECT sql FROM sqlite_master WHERE type = 'view' AND name = '{view.name}'")
             if not current or current[0][0] != statement:
-                cursor.execute(f"DROP VIEW IF EXISTS {view.name}")
-                cursor.execute(statement)
+                session.execute(f"DROP VIEW IF EXISTS {view.name}")
+                session.execute(statement)
         present.add(view.name)

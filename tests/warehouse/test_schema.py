@@ -57,11 +57,8 @@ def test_schema_exists_on_both_backends_and_seeding_is_idempotent(backend_contex
     warehouse = backend_context.warehouse
     ensure_schema(warehouse)  # a second run must change nothing
 
-    connection = warehouse.connect()
-    try:
-        present = existing_tables(warehouse.cursor(connection), warehouse)
-    finally:
-        connection.close()
+    with warehouse.session() as session:
+        present = existing_tables(session, warehouse)
     assert set(models.metadata.tables) <= present
     assert {"v_la_census_summary", "v_national_census_summary"} <= present
     assert count_rows(warehouse, "dim_local_authority") == local_authorities().height

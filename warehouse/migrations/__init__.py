@@ -1,0 +1,1 @@
+"""Schema migrations (Alembic). `sendflow db upgrade` brings a warehouse to head; see warehouse/migrate.py."""
