@@ -29,8 +29,14 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="recent loads from etl_load")
     status.add_argument("--limit", type=int, default=20)
     commands.add_parser("demo", help="run the pipeline on the bundled sample extracts")
-    db = commands.add_parser("db", help="warehouse schema")
-    db.add_argument("action", choices=["upgrade", "init"], help="upgrade (or init): migrate to head, seed, views")
+    db = commands.add_parser("db", help="warehouse schema and access")
+    db_actions = db.add_subparsers(dest="action", required=True)
+    db_actions.add_parser("upgrade", help="migrate to head, seed reference rows, create views")
+    db_actions.add_parser("init", help="the same as upgrade")
+    grant = db_actions.add_parser("grant-trust", help="a PostgreSQL login role that sees one trust's pupil rows")
+    grant.add_argument("trust_id", metavar="TRUST_ID")
+    grant.add_argument("role", metavar="ROLE")
+    grant.add_argument("--password-env", metavar="VAR", help="set the role's password from this variable")
     purge = commands.add_parser("purge", help="delete raw pupil-level files older than a number of days")
     purge.add_argument("--pupil-level", action="store_true", required=True, help="raw pupil census files")
     purge.add_argument("--older-than", type=int, required=True, metavar="DAYS")
@@ -135,6 +141,29 @@ def _status(settings: Settings, limit: int) -> int:
     return EXIT_OK
 
 
+def _db(args: argparse.Namespace, settings: Settings) -> int:
+    from warehouse.connection import Warehouse
+    from warehouse.schema import ensure_schema
+
+    warehouse = Warehouse(settings.warehouse_url)
+    ensure_schema(warehouse)
+    if args.action in ("upgrade", "init"):
+        print(f"schema is current in {warehouse.describe()}")
+        return EXIT_OK
+    from warehouse.access import AccessError, grant_trust
+
+    password = os.environ.get(args.password_env) if args.password_env else None
+    try:
+        readable = grant_trust(warehouse, args.trust_id, args.role, password)
+    except AccessError as error:
+        print(f"sendflow db grant-trust: {error}", file=sys.stderr)
+        return EXIT_FILE_PROBLEM
+    print(
+        f"role {args.role} sees trust {args.trust_id}'s pupil rows only; it may read {len(readable)} tables and views"
+    )
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = get_settings()
@@ -148,12 +177,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_demo(settings)
     if args.command == "db":
-        from warehouse.connection import Warehouse
-        from warehouse.schema import ensure_schema
-
-        ensure_schema(Warehouse(settings.warehouse_url))
-        print(f"schema is current in {Warehouse(settings.warehouse_url).describe()}")
-        return EXIT_OK
+        return _db(args, settings)
     if args.command == "purge":
         from flows.pupil_files import purge_pupil_files
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
+from warehouse.models.access import TrustAccessRole
 from warehouse.models.dsg_allocation import FctLaDsgAllocation
 from warehouse.models.la_ehcp import FctLaEhcp, LaEhcpObservation
 from warehouse.models.la_high_needs_spend import FctLaHighNeedsSpend
@@ -33,6 +34,7 @@ __all__ = [
     "LaSuccessor",
     "SchoolLink",
     "SchoolRegisterSnapshot",
+    "TrustAccessRole",
     "TrustMembership",
     "TrustMembershipSnapshot",
     "metadata",
