@@ -33,20 +33,20 @@ KEY = "benchmark key: not a secret"
 YEAR, TERM, SEED = "2023/24", "spring", 2024
 
 
-def _context(home: Path):
+def _context(home: Path, warehouse_url: str = ""):
     from flows.pipeline import Context
     from flows.settings import Settings
     from warehouse.schema import ensure_schema
 
-    context = Context.from_settings(Settings(home=home, pupil_key=KEY))
+    context = Context.from_settings(Settings(home=home, pupil_key=KEY, warehouse_url=warehouse_url))
     ensure_schema(context.warehouse)
     return context
 
 
-def _with_published_census(home: Path):
+def _with_published_census(home: Path, warehouse_url: str = ""):
     from flows.pipeline import ingest_path
 
-    context = _context(home)
+    context = _context(home, warehouse_url)
     outcome = ingest_path(CENSUS, None, context)
     assert outcome.status in ("loaded", "duplicate"), outcome.message
     return context
@@ -167,12 +167,22 @@ def _child(mode: str, path: Path, extra: str = "") -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def end_to_end(path: Path) -> dict:
+def _postgres_database(admin: str) -> str:
+    import psycopg
+
+    name = f"sendflow_bench_{os.getpid()}"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return f"{admin.rsplit('/', 1)[0]}/{name}"
+
+
+def end_to_end(path: Path, warehouse_url: str = "") -> dict:
     """The pipeline as `sendflow ingest` runs it (without the Prefect wrapper), into a fresh warehouse."""
     from flows.pipeline import ingest_path
 
     home = Path(tempfile.mkdtemp(prefix="sendflow-bench-e2e-"))
-    context = _with_published_census(home)
+    context = _with_published_census(home, warehouse_url)
     started = time.perf_counter()
     outcome = ingest_path(path, None, context)
     seconds = time.perf_counter() - started
@@ -198,6 +208,33 @@ def floor(path: Path) -> dict:
     return {"seconds": seconds, "rows": frame.height}
 
 
+def postgres_floor(path: Path, admin: str) -> dict:
+    """A raw binary COPY of the file's rows, all text, into a bare table: the least PostgreSQL can do."""
+    import polars as pl
+    import psycopg
+
+    url = _postgres_database(admin)
+    started = time.perf_counter()
+    frame = pl.read_csv(path, infer_schema=False)
+    with psycopg.connect(url) as connection:
+        columns = ", ".join(f'"{c}" text' for c in frame.columns)
+        connection.execute(f"CREATE TABLE floor ({columns})")
+        with connection.cursor() as cursor, cursor.copy("COPY floor FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(["text"] * frame.width)
+            for row in frame.iter_rows():
+                copy.write_row(row)
+    seconds = time.perf_counter() - started
+    _drop(admin, url)
+    return {"seconds": seconds, "rows": frame.height}
+
+
+def _drop(admin: str, url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
 def xml_schools(count: int) -> dict:
     """`count` schools of XML returns, one file each, through the pipeline one by one."""
     from flows.pipeline import ingest_path
@@ -220,17 +257,35 @@ def xml_schools(count: int) -> dict:
     return {"seconds": seconds, "rows": sum(o.rows_loaded for o in outcomes), "files": len(paths)}
 
 
+def _pg_end_to_end(path: Path, admin: str) -> dict:
+    url = _postgres_database(admin)
+    try:
+        return end_to_end(path, url)
+    finally:
+        _drop(admin, url)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--schools", type=int, default=None, help="first N schools instead of the whole country")
     parser.add_argument("--engine", default="auto", choices=["auto", "gx", "polars"])
-    parser.add_argument("--child", choices=["end_to_end", "floor", "xml"])
+    parser.add_argument("--child", choices=["end_to_end", "floor", "xml", "pg_end_to_end", "pg_floor"])
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("SENDFLOW_BENCH_POSTGRES"),
+        help="admin URL of a PostgreSQL server to measure too (a database is created and dropped)",
+    )
     parser.add_argument("--path", type=Path)
     parser.add_argument("--extra", default="")
     args = parser.parse_args()
     if args.child:
-        figures = {"end_to_end": lambda: end_to_end(args.path), "floor": lambda: floor(args.path),
-                   "xml": lambda: xml_schools(int(args.extra))}[args.child]()  # fmt: skip
+        figures = {
+            "end_to_end": lambda: end_to_end(args.path),
+            "floor": lambda: floor(args.path),
+            "xml": lambda: xml_schools(int(args.extra)),
+            "pg_end_to_end": lambda: _pg_end_to_end(args.path, args.extra),
+            "pg_floor": lambda: postgres_floor(args.path, args.extra),
+        }[args.child]()
         figures["peak_rss_gib"] = peak_rss_gib()
         print(json.dumps(figures))
         return
@@ -247,6 +302,16 @@ def main() -> None:
     print(f"Floor (read CSV + write Parquet + bulk load, no checks): {base['seconds']:.2f} s "
           f"{_rate(base['rows'], base['seconds'])}, peak RSS {base['peak_rss_gib']:.2f} GiB")  # fmt: skip
     print(f"Ratio pipeline / floor: {e2e['seconds'] / base['seconds']:.2f}")
+    if args.postgres:
+        pg = _child("pg_end_to_end", path, args.postgres)
+        pg_floor = _child("pg_floor", path, args.postgres)
+        print("\nPostgreSQL (binary COPY into a temporary staging table, then one publish transaction):")
+        pipeline = f"{pg['seconds']:8.2f} s {_rate(pg['rows'], pg['seconds'])}"
+        print(f"  pipeline {pipeline}, peak RSS {pg['peak_rss_gib']:.2f} GiB")
+        raw = f"{pg_floor['seconds']:.2f} s {_rate(pg_floor['rows'], pg_floor['seconds'])}"
+        print(f"  raw binary COPY of the same rows (text columns, no index) {raw}")
+        print(f"  ratio pipeline / raw COPY {pg['seconds'] / pg_floor['seconds']:.2f}")
+        print(f"  PostgreSQL / SQLite pipeline: {pg['seconds'] / e2e['seconds']:.2f}")
     xml = _child("xml", path, "100")
     print(f"\n100 schools of XML, one file each: {xml['files']} files, {xml['rows']:,} rows in {xml['seconds']:.2f} s "
           f"{_rate(xml['rows'], xml['seconds'])} ({xml['seconds'] / xml['files'] * 1000:.0f} ms a file), "

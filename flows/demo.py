@@ -67,9 +67,10 @@ def summary(warehouse: Warehouse) -> str:
     # The sample LAs are those of the sample census; the DSG workbooks cover every LA.
     funding = ledger.query(
         warehouse,
-        "SELECT g.la_code, g.la_name, g.financial_year, CAST(g.ehcp_caseload AS BIGINT), "
-        "CAST(ROUND(g.high_needs_block_gbp) AS BIGINT), CAST(ROUND(g.high_needs_gbp_per_ehcp) AS BIGINT), "
-        "CAST(ROUND(g.high_needs_net_outturn_gbp) AS BIGINT) FROM v_la_send_funding_gap g "
+        "SELECT g.la_code, g.la_name, g.financial_year, CAST(g.ehcp_caseload AS BIGINT) AS ehcp, "
+        "CAST(ROUND(g.high_needs_block_gbp) AS BIGINT) AS hnb, "
+        "CAST(ROUND(g.high_needs_gbp_per_ehcp) AS BIGINT) AS per, "
+        "CAST(ROUND(g.high_needs_net_outturn_gbp) AS BIGINT) AS outturn FROM v_la_send_funding_gap g "
         "WHERE g.la_code IN (SELECT DISTINCT la_code FROM fct_school_census) AND g.financial_year >= '2020-21' "
         "ORDER BY g.la_code, g.financial_year",
     )

@@ -10,7 +10,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable, SetColumnComment, SetTab
 from warehouse import migrate, models
 from warehouse.connection import Session, Warehouse
 from warehouse.reference import la_ons_codes, la_successors, local_authorities
-from warehouse.views import VIEWS
+from warehouse.views import VIEW_COLUMNS, VIEWS
 
 SCHEMA_LOCK_KEY = 7_310_442  # any constant: serialises concurrent schema creation on PostgreSQL
 
@@ -99,8 +99,9 @@ def _create_views(session: Session, warehouse: Warehouse) -> None:
         if warehouse.dialect == "postgresql":
             # security_invoker: a view reads with the querying role's rights, so row-level security holds.
             session.execute(f"CREATE OR REPLACE VIEW {view.name} WITH (security_invoker = true) AS {view.sql}")
-            comment = view.comment.replace("'", "''")
-            session.execute(f"COMMENT ON VIEW {view.name} IS '{comment}'")
+            session.execute(f"COMMENT ON VIEW {view.name} IS {_literal(view.comment)}")
+            for column, description in VIEW_COLUMNS.get(view.name, {}).items():
+                session.execute(f"COMMENT ON COLUMN {view.name}.{column} IS {_literal(description)}")
         else:
             statement = f"CREATE VIEW {view.name} AS {view.sql}"
             current = session.rows(f"SELECT sql FROM sqlite_master WHERE type = 'view' AND name = '{view.name}'")
@@ -108,3 +109,7 @@ def _create_views(session: Session, warehouse: Warehouse) -> None:
                 session.execute(f"DROP VIEW IF EXISTS {view.name}")
                 session.execute(statement)
         present.add(view.name)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -191,6 +191,80 @@ CENSUS_RECONCILIATION = View(
     ("fct_pupil_census", "fct_school_census"),
 )
 
+
+def _census_measures(schools: str) -> dict[str, str]:
+    # The summary views share their measures (views._CENSUS_MEASURES): only whose schools they count differs.
+    return {
+        "schools": f"{schools} that publish total pupils, EHC plans and SEN support (the others are left out of "
+        "every count and rate, so numerators and denominators cover the same pupils).",
+        "total_pupils": "Pupils on roll in those schools.",
+        "ehc_plan": "Pupils with an EHC plan in those schools.",
+        "sen_support": "Pupils on SEN support in those schools.",
+        "ehc_plan_pct": "EHC plans as a percentage of those schools' pupils (0-100).",
+        "sen_support_pct": "SEN support as a percentage of those schools' pupils (0-100).",
+    }
+
+
+_ACADEMIC_YEAR = "Academic year of the January census, e.g. 2023/24."
+_LA_CODE = "3-digit DfE LA number."
+_LA_NAME = "LA name (dim_local_authority)."
+
+# Every view column's description: COMMENT ON COLUMN in PostgreSQL (warehouse/schema.py) and the data
+# dictionary. A view column missing here fails tests/warehouse/test_dictionary.py.
+VIEW_COLUMNS: dict[str, dict[str, str]] = {
+    "v_la_census_summary": {
+        "la_code": "3-digit DfE LA number as published with the census.",
+        "la_name": _LA_NAME,
+        "academic_year": _ACADEMIC_YEAR,
+        **_census_measures("The LA's schools in the census"),
+    },
+    "v_national_census_summary": {
+        "academic_year": _ACADEMIC_YEAR,
+        **_census_measures("Schools loaded for the year (all of England once a national file is loaded)"),
+    },
+    "v_trust_send_summary": {
+        "trust_id": "GIAS Group UID of the trust (dim_trust.trust_id).",
+        "trust_name": "Trust name (dim_trust).",
+        "academic_year": _ACADEMIC_YEAR,
+        **_census_measures("The trust's schools on census day (by dim_school's history)"),
+        "la_ehc_plan_pct": "EHC plan percentage of the LAs the trust's schools are in, each LA's rate weighted by "
+        "the trust's own pupils there (0-100).",
+        "national_ehc_plan_pct": "EHC plan percentage of all schools loaded for the year (v_national_census_summary).",
+        "national_sen_support_pct": "SEN support percentage of all schools loaded for the year "
+        "(v_national_census_summary).",
+    },
+    "v_la_send_funding_gap": {
+        "la_code": _LA_CODE,
+        "la_name": _LA_NAME,
+        "financial_year": "Financial year, April to March, e.g. 2023-24.",
+        "ehcp_caseload": "EHC plans the LA maintained in the January within the financial year (January 2024 for "
+        "2023-24): fct_la_ehcp caseload, total.",
+        "high_needs_block_gbp": "DSG high-needs block allocation before deductions, in pounds; NULL where no "
+        "allocation is loaded for the year.",
+        "high_needs_gbp_per_ehcp": "high_needs_block_gbp divided by ehcp_caseload, in pounds.",
+        "ehcp_growth_pct": "Percentage change in ehcp_caseload since the LA's first financial year with a caseload "
+        "in the warehouse (0 in that year).",
+        "high_needs_growth_pct": "Percentage change in high_needs_block_gbp since the LA's first financial year "
+        "with an allocation in the warehouse (0 in that year).",
+        "high_needs_net_outturn_gbp": "s251 net outturn on the high-needs lines (1.0.2 and 1.2.x, or the "
+        "benchmarking sheet's lines built from them), in pounds; NULL where no outturn is loaded.",
+    },
+    "v_census_reconciliation": {
+        "urn": "School URN.",
+        "academic_year": "Academic year of the census, e.g. 2023/24.",
+        "census_term": "autumn, spring or summer; only spring (January) is published, so only it has comparisons.",
+        "pupils_returned": "Pupils on roll in the trust's return (enrolment status C or M, or not given).",
+        "pupils_published": "total_pupils in the published school-level census; NULL where none is published.",
+        "pupils_diff": "pupils_returned minus pupils_published; NULL where nothing is published.",
+        "ehc_plan_returned": "Pupils on roll in the return with SEN provision E (EHC plan).",
+        "ehc_plan_published": "ehc_plan in the published school-level census; NULL where none is published.",
+        "ehc_plan_diff": "ehc_plan_returned minus ehc_plan_published; NULL where nothing is published.",
+        "sen_support_returned": "Pupils on roll in the return with SEN provision K (SEN support).",
+        "sen_support_published": "sen_support in the published school-level census; NULL where none is published.",
+        "sen_support_diff": "sen_support_returned minus sen_support_published; NULL where nothing is published.",
+    },
+}
+
 VIEWS: tuple[View, ...] = (
     LA_CENSUS_SUMMARY, NATIONAL_CENSUS_SUMMARY, TRUST_SEND_SUMMARY, LA_SEND_FUNDING_GAP, CENSUS_RECONCILIATION,
 )  # fmt: skip

@@ -77,3 +77,25 @@ def test_reorganised_authorities_point_at_their_successors(context: Context) -> 
     assert successors["909"] == "942,943"  # Cumbria split
     split = ledger.query(context.warehouse, "SELECT successor_la_code FROM la_successor WHERE la_code = '909'")
     assert sorted(split["successor_la_code"]) == ["942", "943"]
+
+
+def test_every_table_view_and_column_is_described_in_postgresql(postgres_database: str, tmp_path) -> None:
+    from flows.settings import Settings
+    from tests.conftest import _reset_postgres
+
+    _reset_postgres(postgres_database)
+    context = Context.from_settings(Settings(home=tmp_path / "pg", warehouse_url=postgres_database))
+    ensure_schema(context.warehouse)
+
+    missing = ledger.query(
+        context.warehouse,
+        "SELECT c.relname, a.attname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+        "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'v') AND c.relname <> 'alembic_version' "
+        "AND (obj_description(c.oid, 'pg_class') IS NULL OR col_description(c.oid, a.attnum) IS NULL)",
+    )
+
+    assert missing.rows() == []
+    described = ledger.query(context.warehouse, "SELECT COUNT(*) AS n FROM pg_class WHERE relkind = 'v' "
+                             "AND relnamespace = 'public'::regnamespace")["n"][0]  # fmt: skip
+    assert described >= 5

@@ -55,6 +55,9 @@ def flag(description: str) -> Any:
     return _field(Boolean, description)
 
 
-def load_id(indexed: bool = True) -> Any:
+REBUILT = "The etl_load row whose load last rebuilt this derived table (its values come from several loads)."
+
+
+def load_id(indexed: bool = True, description: str = "The etl_load row that put this row here.") -> Any:
     # Very large fact tables skip the index: every index slows a national bulk load by about a tenth.
-    return _field(BigInteger, "The etl_load row that put this row here.", index=indexed)
+    return _field(BigInteger, description, index=indexed)

@@ -37,7 +37,10 @@ class EtlLoad(SQLModel, table=True):
     source_bytes: int | None = count("Size of the file in bytes.")
     source_layout: str | None = code("Which published layout of the dataset the header matched.")
     status: str | None = code("loaded, duplicate, rejected or failed.")
-    partition_values: str | None = long_text("The partitions (years, snapshot dates) this load replaced.")
+    partition_values: str | None = long_text(
+        "The partitions this load replaced, comma-separated: years, snapshot dates, release/file, or a count of "
+        "schools per census for pupil-level returns."
+    )
     rows_read: int | None = count("Data rows in the file.")
     rows_loaded: int | None = count("Rows published to the warehouse.")
     rows_quarantined: int | None = count("Rows held back in etl_quarantine.")

@@ -16,8 +16,11 @@ class SchoolLink(SQLModel, table=True):
     urn: str = code("Establishment URN.", primary_key=True)
     link_urn: str = code("The linked establishment's URN.", primary_key=True)
     snapshot_date: date = day("Date of the extract.", primary_key=True)
-    link_type: str = code("The linked establishment's role: Successor, Predecessor, ... (- merged, ...).",
-                          primary_key=True)  # fmt: skip
+    link_type: str = code(
+        "The linked establishment's role for this one: Successor, Predecessor, Successor - merged, "
+        "Predecessor - amalgamated, Sixth Form Centre School, ...",
+        primary_key=True,
+    )
     link_name: str | None = text("The linked establishment's name.")
     link_established_date: date | None = day("Date the link took effect.")
     source_row_number: int | None = count("Row in the source file.")

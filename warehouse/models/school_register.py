@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlmodel import SQLModel
 
-from warehouse.models.columns import code, count, day, flag, load_id, text
+from warehouse.models.columns import REBUILT, code, count, day, flag, load_id, text
 
 
 class SchoolRegisterSnapshot(SQLModel, table=True):
@@ -62,7 +62,7 @@ class DimSchool(SQLModel, table=True):
     successor_urn: str | None = code("The URN that succeeded this school, if it was replaced by a new one.")
     lineage_urn: str | None = code("Newest URN along its successors: every URN of one school's history shares it.",
                                    index=True)  # fmt: skip
-    load_id: int | None = load_id()
+    load_id: int | None = load_id(description=REBUILT)
 
 
 class DimTrust(SQLModel, table=True):
@@ -74,4 +74,4 @@ class DimTrust(SQLModel, table=True):
     trust_name: str | None = text("Trust name.")
     companies_house_number: str | None = code("Companies House number, when known.")
     trust_type: str | None = text("Multi-academy trust or Single-academy trust.")
-    load_id: int | None = load_id()
+    load_id: int | None = load_id(description=REBUILT)

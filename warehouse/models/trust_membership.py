@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlmodel import SQLModel
 
-from warehouse.models.columns import code, count, day, load_id, text
+from warehouse.models.columns import REBUILT, code, count, day, load_id, text
 
 
 class TrustMembershipSnapshot(SQLModel, table=True):
@@ -40,4 +40,4 @@ class TrustMembership(SQLModel, table=True):
     trust_id: str = code("GIAS Group UID of the academy trust.", primary_key=True)
     member_from: date = day("Date the school joined the trust.", primary_key=True)
     member_to: date | None = day("Date the membership ended (exclusive); NULL while it lasts.")
-    load_id: int | None = load_id()
+    load_id: int | None = load_id(description=REBUILT)
