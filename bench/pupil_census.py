@@ -265,6 +265,18 @@ def _pg_end_to_end(path: Path, admin: str) -> dict:
         _drop(admin, url)
 
 
+def default_postgres() -> str | None:
+    """SENDFLOW_BENCH_POSTGRES, else the local server if it answers: PostgreSQL is measured beside SQLite."""
+    url = os.environ.get("SENDFLOW_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        import psycopg
+
+        with psycopg.connect(url, connect_timeout=2):
+            return url
+    except Exception:
+        return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--schools", type=int, default=None, help="first N schools instead of the whole country")
@@ -272,7 +284,7 @@ def main() -> None:
     parser.add_argument("--child", choices=["end_to_end", "floor", "xml", "pg_end_to_end", "pg_floor"])
     parser.add_argument(
         "--postgres",
-        default=os.environ.get("SENDFLOW_BENCH_POSTGRES"),
+        default=None,
         help="admin URL of a PostgreSQL server to measure too (a database is created and dropped)",
     )
     parser.add_argument("--path", type=Path)
@@ -291,6 +303,7 @@ def main() -> None:
         return
     if not CENSUS.exists():
         raise SystemExit(f"real data not found at {CENSUS}")
+    args.postgres = args.postgres or default_postgres()
     path = national_csv(args.schools)
     print(f"national CSV: {path} ({path.stat().st_size / 1e6:,.0f} MB)")
     stages(path, args.engine)

@@ -54,13 +54,25 @@ def end_to_end(path: Path, warehouse_url: str, label: str) -> None:
         print(f"    -> {outcome.line()}")
 
 
+def default_postgres() -> str | None:
+    """SENDFLOW_BENCH_POSTGRES, else the local server if it answers: PostgreSQL is measured beside SQLite."""
+    url = os.environ.get("SENDFLOW_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        import psycopg
+
+        with psycopg.connect(url, connect_timeout=2):
+            return url
+    except Exception:
+        return None
+
+
 def main() -> None:
     if not CENSUS.exists():
         raise SystemExit(f"real data not found at {CENSUS}")
     stages(CENSUS)
     print("End to end (hash, bronze, read, transform, validate, publish SQL + Parquet):")
     end_to_end(CENSUS, "", "SQLite")
-    admin = os.environ.get("SENDFLOW_BENCH_POSTGRES")
+    admin = default_postgres()
     if admin:
         import psycopg
 

@@ -110,3 +110,13 @@ def test_reference_covers_every_la_number_in_the_real_files(real_data: Path) -> 
         seen |= {v.strip() for v in values if v.strip().isdigit()}
     assert seen, "no LA codes read"
     assert seen - known_la_codes() == set()
+
+
+def test_census_2023_24_gives_the_same_totals_on_both_backends(real_data: Path, backend_context: Context) -> None:
+    path = real_data / "sen_school_level" / "perf_tables_england_census_2023-24.csv"
+
+    outcome = ingest_path(path, None, backend_context)
+
+    assert outcome.status == "loaded", outcome.message
+    totals = _totals(backend_context, "2023/24")
+    assert (totals["schools"], totals["pupils"], totals["ehc"], totals["k"]) == (24_444, 9_091_421, 433_954, 1_238_715)

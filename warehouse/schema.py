@@ -63,11 +63,27 @@ def current_revision(warehouse: Warehouse) -> str | None:
         session.close()
 
 
+def _has_tables(warehouse: Warehouse) -> bool:
+    session = warehouse.session()
+    try:
+        return "etl_load" in existing_tables(session, warehouse)
+    finally:
+        session.rollback()
+        session.close()
+
+
 def ensure_schema(warehouse: Warehouse) -> None:
     """Migrate to head if needed (Alembic), then reference rows and views, which are code, not history."""
     if warehouse.dialect == "sqlite":
         _use_write_ahead_log(warehouse)
-    if current_revision(warehouse) != migrate.head():
+    revision = current_revision(warehouse)
+    if revision is None and _has_tables(warehouse):
+        raise RuntimeError(
+            f"the warehouse {warehouse.describe()} was created before schema migrations existed; rebuild it "
+            "from its sources (delete it, then ingest the files again: bronze keeps every one) and run "
+            "`sendflow db upgrade`"
+        )
+    if revision != migrate.head():
         migrate.upgrade(warehouse)
     with warehouse.session() as session:
         if warehouse.dialect == "postgresql":
