@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -29,6 +30,7 @@ class Validation:
     quarantine: pl.DataFrame  # source_row_number, reasons, record
     failed_row_checks: dict[str, int] = field(default_factory=dict)
     table_failures: list[str] = field(default_factory=list)
+    gx_result: Any = None  # GX's own validation result when GX ran, for its Data Docs page
 
     @property
     def rows_checked(self) -> int:
@@ -155,8 +157,11 @@ def validate(
     translatable = all(c.expectation in POLARS_CHECKS for c in suite.checks)
     if engine == "auto":
         engine = "polars" if translatable and checked.height > gx_max_rows else "gx"
-    run = _run_polars if engine == "polars" else _run_gx
-    reasons, failed_row_checks, table_failures = run(checked, suite)
+    gx_result = None
+    if engine == "polars":
+        reasons, failed_row_checks, table_failures = _run_polars(checked, suite)
+    else:
+        reasons, failed_row_checks, table_failures, gx_result = _run_gx(checked, suite)
     for reconciliation in suite.reconciliations:
         table_failures += reconcile(frame, reconciliation, controls)
     failures = pl.DataFrame(
@@ -165,13 +170,29 @@ def validate(
     )
     quarantine = _with_records(failures, records, record_keys)
     valid = frame.filter(~pl.col(SOURCE_ROW).is_in(failures[SOURCE_ROW].implode()))
-    return Validation(suite, valid, quarantine.sort(SOURCE_ROW), failed_row_checks, table_failures)
+    return Validation(suite, valid, quarantine.sort(SOURCE_ROW), failed_row_checks, table_failures, gx_result)
+
+
+def write_data_docs_page(validation: Validation, path: Path) -> Path | None:
+    """GX's Data Docs page for this validation (the page a Data Docs site would show), or None when the
+    Polars translation ran instead. Values shown are of the transformed table: no personal column is in it."""
+    if validation.gx_result is None:
+        return None
+    from great_expectations.render.renderer import ValidationResultsPageRenderer
+    from great_expectations.render.view import DefaultJinjaPageView
+
+    html = DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(validation.gx_result))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(html, encoding="utf-8")
+    temporary.replace(path)
+    return path
 
 
 Findings = tuple[dict[int, list[str]], dict[str, int], list[str]]
 
 
-def _run_gx(checked: pl.DataFrame, suite: Suite) -> Findings:
+def _run_gx(checked: pl.DataFrame, suite: Suite) -> tuple[dict[int, list[str]], dict[str, int], list[str], Any]:
     import great_expectations as gx
 
     by_name = {check.name: check for check in suite.checks}
@@ -203,7 +224,7 @@ def _run_gx(checked: pl.DataFrame, suite: Suite) -> Findings:
         failed_row_checks[name] = len(entries)
         for entry in entries:
             reasons.setdefault(int(entry[SOURCE_ROW]), []).append(_describe(entry, by_name[name]))
-    return reasons, failed_row_checks, table_failures
+    return reasons, failed_row_checks, table_failures, result
 
 
 def _failing(check: Check) -> pl.Expr:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -29,6 +30,17 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="recent loads from etl_load")
     status.add_argument("--limit", type=int, default=20)
     commands.add_parser("demo", help="run the pipeline on the bundled sample extracts")
+    watch = commands.add_parser("watch", help="take settled files from the landing folder and load them")
+    watch.add_argument("--once", action="store_true", help="stop when nothing is left to settle")
+    watch.add_argument(
+        "--mode", choices=["auto", "events", "inline"], default="auto",
+        help="events: announce each file for a served ingest-extract; inline: load it here; "
+        "auto (default): events when PREFECT_API_URL is set",
+    )  # fmt: skip
+    commands.add_parser("serve", help="Prefect server, every deployment and the watcher, until Ctrl-C")
+    pull = commands.add_parser("pull", help="run a puller now (as its schedule would)")
+    pull.add_argument("source", choices=["gias", "ees"])
+    pull.add_argument("--day", help="GIAS: the extracts of this day (YYYY-MM-DD) instead of today's")
     db = commands.add_parser("db", help="warehouse schema and access")
     db_actions = db.add_subparsers(dest="action", required=True)
     db_actions.add_parser("upgrade", help="migrate to head, seed reference rows, create views")
@@ -100,9 +112,9 @@ def _ingest(paths: list[Path], academic_year: str | None, settings: Settings) ->
         print(f"sendflow ingest: no such file: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
     _prepare_prefect(settings)
-    from flows.ingest import ingest_files
+    from flows.ingest import with_task_runner
 
-    outcomes = ingest_files([str(p.resolve()) for p in paths], academic_year)
+    outcomes = with_task_runner(settings)([str(p.resolve()) for p in paths], academic_year)
     for outcome in outcomes:
         print(outcome.line())
     pupil_loads = [o.load_id for o in outcomes if o.status == "loaded" and o.dataset == "pupil_census" and o.load_id]
@@ -113,6 +125,35 @@ def _ingest(paths: list[Path], academic_year: str | None, settings: Settings) ->
         print()
         print(reconciliation_text(reconciliation_for_loads(Warehouse(settings.warehouse_url), pupil_loads)))
     return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FILE_PROBLEM
+
+
+def _service_command(args: argparse.Namespace, settings: Settings) -> int:
+    _prepare_prefect(settings)
+    if args.command == "serve":
+        from flows.serve import run_service
+
+        return run_service(settings)
+    if args.command == "pull":
+        from flows.fetch import PullError
+        from flows.pull import pull_ees, pull_gias
+
+        try:
+            lines = pull_gias(args.day) if args.source == "gias" else pull_ees()
+        except PullError as error:
+            print(f"sendflow pull {args.source}: {error}", file=sys.stderr)
+            return EXIT_FILE_PROBLEM
+        print("\n".join(lines) or "nothing configured to pull")
+        return EXIT_OK
+    import signal
+    import threading
+
+    from flows.watch import delivery_for, watch
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        watch(settings, delivery_for(args.mode), stop, once=args.once, report=lambda line: print(line, flush=True))
+    return EXIT_OK
 
 
 def _status(settings: Settings, limit: int) -> int:
@@ -188,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     if args.command == "synth":
         return _synth_census(args, settings)
+    if args.command in ("watch", "serve", "pull"):
+        return _service_command(args, settings)
     return EXIT_USAGE
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from flows.ingest import ingest_files
+from flows.ingest import with_task_runner
 from flows.report_text import table
 from flows.settings import Settings
 from warehouse import ledger
@@ -43,7 +43,7 @@ def run_demo(settings: Settings) -> int:
     if created:
         print(f"Created a local pupil pseudonymisation key at {created} (owner-only; never commit it)")
     print(f"Ingesting the bundled sample extracts from {SAMPLE_DIR} (real DfE slices; see ATTRIBUTION.md)\n")
-    outcomes = ingest_files([str(SAMPLE_DIR / name) for name in SAMPLE_FILES])
+    outcomes = with_task_runner(settings)([str(SAMPLE_DIR / name) for name in SAMPLE_FILES])
     for outcome in outcomes:
         print("  " + outcome.line())
     if all(o.status == "duplicate" for o in outcomes):

@@ -1,44 +1,151 @@
-"""The Prefect flow behind `sendflow ingest`: one task per file, an event per successful load."""
+"""The ingest flows: `ingest-files` (behind `sendflow ingest`) and `ingest-extract` (run by the event of a
+file landing). One task per file; run records as artifacts; an event per successful load."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.events import emit_event
 
+from flows import events
+from flows.artifacts import publish_run_records
+from flows.intake import Rejection, identify, read_head, sha256_of
 from flows.pipeline import Context, FileOutcome, ingest_path
-from flows.settings import get_settings
+from flows.registry import BY_NAME, DATASETS, all_layouts
+from flows.settings import Settings, get_settings
+from flows.task_runners import task_runner_for
+from warehouse import ledger
+from warehouse.connection import Warehouse
 from warehouse.schema import ensure_schema
 
-DATASET_LOADED_EVENT = "sendflow.dataset.loaded"
+PUBLISH_LIMIT_PREFIX = "sendflow-publish-"
+_YEAR = re.compile(r"\b(\d{4}[/-]\d{2})\b")
+
+
+def publish_limit_name(dataset: str) -> str:
+    return PUBLISH_LIMIT_PREFIX + dataset.replace("_", "-")
+
+
+def ensure_publish_limits() -> None:
+    """One slot per dataset, so two runs never publish the same dataset at once (Prefect can start a run
+    twice, and a scheduled pull can race a file dropped by hand); the ledger makes the second a duplicate."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        for dataset in DATASETS:
+            client.upsert_global_concurrency_limit_by_name(publish_limit_name(dataset.name), limit=1)
+
+
+@contextmanager
+def _prefect_publish_slot(dataset: str) -> Iterator[None]:
+    from prefect.concurrency.sync import concurrency
+
+    with concurrency(publish_limit_name(dataset), occupy=1, strict=True):
+        yield
+
+
+def prefect_publish_slot(dataset: str) -> AbstractContextManager[None]:
+    return _prefect_publish_slot(dataset)
 
 
 @task(name="ingest-file", cache_policy=NO_CACHE, persist_result=False, task_run_name="ingest {path.name}")
-def ingest_file(path: Path, academic_year: str | None, context: Context) -> FileOutcome:
-    return ingest_path(path, academic_year, context)
+def ingest_file(path: Path, academic_year: str | None, settings: Settings) -> FileOutcome:
+    """Settings, not a live context, cross to the task: on a Dask worker it opens its own connections."""
+    outcome = ingest_path(path, academic_year, Context.from_settings(settings, prefect_publish_slot))
+    publish_run_records(outcome, settings)
+    if outcome.status == "loaded" and outcome.dataset:
+        partitions = list(outcome.partitions)
+        events.dataset_loaded(outcome.dataset, partitions, outcome.load_id, years_in(partitions))
+    return outcome
+
+
+def years_in(partitions: list[str]) -> list[str]:
+    return sorted({year for partition in partitions for year in _YEAR.findall(partition)})
+
+
+def load_order(path: Path) -> int:
+    """Files whose dataset looks up others' rows (pupil returns read dim_school) go after the rest of the run."""
+    try:
+        raw = read_head(path, all_layouts())
+        dataset = BY_NAME[identify(raw.header, all_layouts(), path.name).layout.dataset]
+    except (Rejection, OSError, KeyError):
+        return 0  # rejected or failed in its turn, with the intake's own message
+    return 1 if dataset.lookups else 0
 
 
 @flow(name="ingest-files", persist_result=False, log_prints=False)
 def ingest_files(paths: list[str], academic_year: str | None = None) -> list[FileOutcome]:
-    """Load each file in turn; one bad file never stops the others."""
-    context = Context.from_settings(get_settings())
-    ensure_schema(context.warehouse)
+    """Load each file; one bad file never stops the others. Outcomes come back in the order given."""
+    settings = get_settings()
+    ensure_schema(Warehouse(settings.warehouse_url))
+    ensure_publish_limits()
     logger = get_run_logger()
-    outcomes = []
-    for path in paths:
-        outcome = ingest_file(Path(path), academic_year, context)
-        logger.info(outcome.line())
-        if outcome.status == "loaded":
-            emit_event(
-                event=DATASET_LOADED_EVENT,
-                resource={"prefect.resource.id": f"sendflow.dataset.{outcome.dataset}"},
-                payload={
-                    "dataset": outcome.dataset,
-                    "partitions": list(outcome.partitions),
-                    "load_id": outcome.load_id,
-                },
-            )
-        outcomes.append(outcome)
-    return outcomes
+    files = [Path(p) for p in paths]
+    outcomes: dict[int, FileOutcome] = {}
+    waves: dict[int, list[int]] = {}
+    for index, path in enumerate(files):
+        waves.setdefault(load_order(path), []).append(index)
+    for order in sorted(waves):
+        futures = {index: ingest_file.submit(files[index], academic_year, settings) for index in waves[order]}
+        for index, future in futures.items():
+            outcomes[index] = future.result()
+            logger.info(outcomes[index].line())
+    return [outcomes[index] for index in range(len(files))]
+
+
+def with_task_runner(settings: Settings) -> object:
+    """`ingest_files` on the task runner the settings name (threads, or a Dask cluster)."""
+    return ingest_files.with_options(task_runner=task_runner_for(settings.task_runner))
+
+
+@flow(name="ingest-extract", persist_result=False, log_prints=False)
+def ingest_extract(path: str, sha256: str, academic_year: str | None = None) -> FileOutcome:
+    """Load one landed file, as announced by a `sendflow.extract.landed` event.
+
+    Safe to run twice for one event (an orchestrator may): the second finds the bytes in the ledger and
+    records a duplicate. A file changed since it landed is refused rather than loaded under the wrong hash."""
+    settings = get_settings()
+    ensure_schema(Warehouse(settings.warehouse_url))
+    ensure_publish_limits()
+    logger = get_run_logger()
+    landed = Path(path)
+    outcome = _missing_or_changed(landed, sha256, settings)
+    if outcome is None:
+        outcome = ingest_file(landed, academic_year, settings)
+        if outcome.ok and landed.exists() and _inside(landed, settings.landing_dir / "processing"):
+            landed.unlink()  # bronze holds the bytes; a pupil-level file should not linger in the landing zone
+    else:
+        publish_run_records(outcome, settings)
+    logger.info(outcome.line())
+    return outcome
+
+
+def _missing_or_changed(landed: Path, sha256: str, settings: Settings) -> FileOutcome | None:
+    warehouse = Warehouse(settings.warehouse_url)
+    if not landed.is_file():
+        previous = ledger.loaded_with_sha256(warehouse, sha256)
+        if previous is None:
+            return FileOutcome(str(landed), "failed", f"{landed} is not there and those bytes were never loaded")
+        record = ledger.LoadRecord(
+            source_name=landed.name, source_sha256=sha256, status="duplicate", started_at=ledger.now(),
+            dataset=previous["dataset"],
+            message=f"same bytes as load {previous['load_id']} ({previous['source_name']}); nothing changed",
+        )  # fmt: skip
+        load_id = ledger.record_outcome(warehouse, record)
+        return FileOutcome(str(landed), "duplicate", record.message or "", previous["dataset"], load_id)
+    found = sha256_of(landed)
+    if found != sha256:
+        return FileOutcome(
+            str(landed), "failed",
+            f"{landed.name} changed after it landed (SHA-256 {found[:12]}..., the event said {sha256[:12]}...); "
+            "put it in the landing folder again to load it",
+        )  # fmt: skip
+    return None
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())

@@ -6,12 +6,14 @@ Plain functions (the Prefect flow wraps them), so the whole path runs and is tes
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
 
-from expectations.runner import Validation, validate
+from expectations.runner import Validation, validate, write_data_docs_page
 from flows.intake import (
     Rejection,
     academic_year_for,
@@ -44,6 +46,8 @@ class FileOutcome:
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
+    checks_failed: tuple[tuple[str, int], ...] = ()  # (check, rows failing it), file-level checks with 0
+    docs_pages: tuple[str, ...] = ()  # GX Data Docs pages, one per validated batch that GX checked
 
     @property
     def ok(self) -> bool:
@@ -56,15 +60,23 @@ class FileOutcome:
         return f"{name}: {self.status}: {self.message}"
 
 
+def no_publish_limit(dataset: str) -> AbstractContextManager[object]:
+    return nullcontext()
+
+
 @dataclass(frozen=True)
 class Context:
     settings: Settings
     warehouse: Warehouse
     lake: Lake
+    # Held while a file's rows are published: the flows pass a Prefect concurrency slot per dataset.
+    publish_slot: Callable[[str], AbstractContextManager[object]] = no_publish_limit
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Context:
-        return cls(settings, Warehouse(settings.warehouse_url), Lake(settings.lake_dir))
+    def from_settings(
+        cls, settings: Settings, publish_slot: Callable[[str], AbstractContextManager[object]] = no_publish_limit
+    ) -> Context:
+        return cls(settings, Warehouse(settings.warehouse_url), Lake(settings.lake_dir), publish_slot)
 
 
 BATCH_ROWS = 1_000_000
@@ -79,11 +91,12 @@ def ingest_path(path: Path, academic_year: str | None, context: Context) -> File
         started_at=ledger.now(),
         source_bytes=path.stat().st_size,
     )
+    tally = Tally()
     try:
         previous = ledger.loaded_with_sha256(context.warehouse, record.source_sha256)
         if previous is not None:
             return _duplicate(path, record, previous, context)
-        return _load(path, academic_year, record, context)
+        return _load(path, academic_year, record, context, tally)
     except Rejection as rejection:
         record.status, record.message = "rejected", str(rejection)
         _keep_rejected(path, record, context)
@@ -93,7 +106,7 @@ def ingest_path(path: Path, academic_year: str | None, context: Context) -> File
         load_id = ledger.record_outcome(context.warehouse, record)
     return FileOutcome(
         str(path), record.status, record.message or "", record.dataset, load_id, (), record.rows_read,
-        0, record.rows_quarantined,
+        0, record.rows_quarantined, tally.checks_failed, tally.docs_pages,
     )  # fmt: skip
 
 
@@ -129,13 +142,30 @@ class Tally:
     quarantine: list[pl.DataFrame] = field(default_factory=list)
     table_failures: list[str] = field(default_factory=list)
     rows_checked: int = 0
+    failing_rows: dict[str, int] = field(default_factory=dict)
+    pages: list[str] = field(default_factory=list)
 
     @property
     def held_back(self) -> pl.DataFrame:
         return pl.concat(self.quarantine) if self.quarantine else pl.DataFrame()
 
+    @property
+    def checks_failed(self) -> tuple[tuple[str, int], ...]:
+        return (*sorted(self.failing_rows.items()), *((failure, 0) for failure in self.table_failures))
 
-def _load(path: Path, academic_year: str | None, record: LoadRecord, context: Context) -> FileOutcome:
+    @property
+    def docs_pages(self) -> tuple[str, ...]:
+        return tuple(self.pages)
+
+    def count(self, checked: Validation) -> None:
+        self.rows_checked += checked.rows_checked
+        self.quarantine.append(checked.quarantine)
+        self.table_failures += checked.table_failures
+        for name, rows in checked.failed_row_checks.items():
+            self.failing_rows[name] = self.failing_rows.get(name, 0) + rows
+
+
+def _load(path: Path, academic_year: str | None, record: LoadRecord, context: Context, tally: Tally) -> FileOutcome:
     raw = read_head(path, all_layouts())
     found = identify(raw.header, all_layouts(), path.name)
     dataset = BY_NAME[found.layout.dataset]
@@ -157,16 +187,16 @@ def _load(path: Path, academic_year: str | None, record: LoadRecord, context: Co
     # Claimed as loaded inside the transaction: the unique index on loaded hashes then makes a concurrent
     # offer of the same bytes wait for this one and become a duplicate; nobody sees it unless it commits.
     record.status = "loaded"
-    tally = Tally()
     try:
         publication.begin()
-        for batch in batches(raw, dataset.batch_key, BATCH_ROWS):
+        for number, batch in enumerate(batches(raw, dataset.batch_key, BATCH_ROWS), start=1):
             checked = _check(
                 batch, dataset, found.layout, source, kept, academic_year, path, record, context.settings.gx_max_rows
             )
-            tally.rows_checked += checked.rows_checked
-            tally.quarantine.append(checked.quarantine)
-            tally.table_failures += checked.table_failures
+            tally.count(checked)
+            page = context.settings.data_docs_dir / dataset.name / f"{record.source_sha256[:16]}-{number}.html"
+            if write_data_docs_page(checked, page):
+                tally.pages.append(str(page))
             tally.partitions |= set(checked.valid.select(dataset.partition_keys).unique().drop_nulls().rows())
             record.rows_loaded += checked.valid.height
             publication.add(Partitioned(dataset.table, dataset.partition_keys, checked.valid, dataset.lake_keys))
@@ -175,7 +205,8 @@ def _load(path: Path, academic_year: str | None, record: LoadRecord, context: Co
         partitions = _partition_names(tally.partitions, dataset)
         record.partition_values = ", ".join(partitions)
         record.message = _loaded_message(dataset, partitions, record)
-        published = publication.finish(dataset.derived)
+        with context.publish_slot(dataset.name):
+            published = publication.finish(dataset.derived)
     except DuplicateLoad:
         publication.abort()
         published = lost_race(context.warehouse, record)
@@ -185,7 +216,8 @@ def _load(path: Path, academic_year: str | None, record: LoadRecord, context: Co
         raise
     return FileOutcome(
         str(path), "loaded", f"{record.message}; load {published.load_id}", dataset.name, published.load_id,
-        partitions, record.rows_read, record.rows_loaded, record.rows_quarantined,
+        partitions, record.rows_read, record.rows_loaded, record.rows_quarantined, tally.checks_failed,
+        tally.docs_pages,
     )  # fmt: skip
 
 
@@ -278,7 +310,7 @@ def _keep_rejected(path: Path, record: LoadRecord, context: Context) -> None:
     rejected = context.settings.landing_dir / "rejected"
     rejected.mkdir(parents=True, exist_ok=True)
     target = rejected / f"{record.source_sha256[:12]}_{path.name}"
-    if path.resolve().parent == context.settings.landing_dir.resolve():
+    if path.resolve().is_relative_to(context.settings.landing_dir.resolve()):
         shutil.move(path, target)
     elif not target.exists():
         shutil.copyfile(path, target)

@@ -34,6 +34,51 @@ class Settings(BaseSettings):
         default=None, description="A file holding that secret (default: home/pupil.key)."
     )
     pupil_key_block: str | None = Field(default=None, description="Name of a Prefect Secret block holding it.")
+    task_runner: str = Field(
+        default="threads",
+        description="'threads' (a thread pool in the flow's process) or 'dask://host:port' (a Dask cluster's "
+        "scheduler) for fanning out the files of one ingest run.",
+    )
+    serve_port: int = Field(
+        default=4200, ge=0, le=65535, description="Port for the Prefect server `sendflow serve` starts (0: any)."
+    )
+    watch_interval_seconds: float = Field(default=2.0, gt=0, description="How often `sendflow watch` looks.")
+    watch_settle_seconds: float = Field(
+        default=3.0, ge=0, description="A landed file is taken once its size and time have not changed for this long."
+    )
+    landing_max_bytes: int = Field(
+        default=4 * 1024**3, gt=0, description="Files (and archives) larger than this are refused on landing."
+    )
+    archive_max_expanded_bytes: int = Field(
+        default=8 * 1024**3, gt=0, description="A zip whose members expand past this in total is refused."
+    )
+    archive_max_members: int = Field(default=1000, gt=0, description="A zip with more members than this is refused.")
+    pull_attempts: int = Field(default=5, ge=1, description="Tries per download (5xx, 429, timeouts, cut-off bodies).")
+    pull_backoff_seconds: float = Field(
+        default=2.0, ge=0, description="First wait between download tries; doubles each time."
+    )
+    pull_timeout_seconds: float = Field(default=60.0, gt=0, description="Connect and read timeout per request.")
+    gias_base_url: str = Field(
+        default="https://ea-edubase-api-prod.azurewebsites.net/edubase/downloads/public",
+        description="Where GIAS publishes its daily extracts.",
+    )
+    gias_files: list[str] = Field(
+        default=["edubasealldata{date}.csv", "links_edubasealldata{date}.csv"],
+        description="GIAS extract names to pull each day; {date} is the day as YYYYMMDD.",
+    )
+    report_trusts: list[str] = Field(
+        default_factory=list,
+        description="Trusts (GIAS Group UIDs, JSON list) whose reports refresh-marts keeps current, besides "
+        "those already written under home/reports.",
+    )
+    ees_api_url: str = Field(
+        default="https://api.education.gov.uk/statistics/v1", description="The EES public API (data sets by id)."
+    )
+    ees_data_sets: dict[str, str] = Field(
+        default_factory=dict,
+        description='EES data sets to pull weekly, as JSON {"name": "data set id"}; a new version is fetched '
+        "when the API's version listing shows one.",
+    )
 
     @model_validator(mode="after")
     def _fill_paths_from_home(self) -> Settings:
@@ -51,6 +96,18 @@ class Settings(BaseSettings):
     @property
     def prefect_home(self) -> Path:
         return self.home / "prefect"
+
+    @property
+    def data_docs_dir(self) -> Path:
+        return self.home / "data-docs"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def pull_state_file(self) -> Path:
+        return self.home / "pull-state.json"
 
     @property
     def default_pupil_key_file(self) -> Path:
