@@ -187,6 +187,8 @@ class Fetcher:
                         return handle(response), response
             except httpx.TimeoutException as error:
                 problems.append(f"timed out ({type(error).__name__})")
+            except httpx.RemoteProtocolError as error:
+                problems.append(f"body cut off or connection dropped ({error})")
             except httpx.TransportError as error:
                 problems.append(f"{type(error).__name__}: {error}")
             if attempt + 1 < self.settings.pull_attempts:

@@ -13,6 +13,7 @@ import os
 import shutil
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -134,6 +135,9 @@ class LandingZone:
                     target = free_name(folder / PurePosixPath(member.filename).name)
                     budget -= _extract(opened, member, target, budget, archive.name)
                     accepted.append(Accepted(target, sha256_of(target), f"{archive.name}:{member.filename}"))
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise Refused(f"{archive.name} could not be unpacked: {error}") from error
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise

@@ -38,6 +38,10 @@ def test_a_pupil_level_load_prints_its_reconciliation_and_leaks_nothing(
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert not [s for s in secrets if s in out or s in logged]
     assert not [s for s in secrets if s in _prefect_log_text()]
+    assert not [s for s in secrets if s in _prefect_artifact_text()]
+    pages = list((sendflow_env.data_docs_dir / "pupil_census").glob("*.html"))
+    assert pages, "the pupil-level validation has its GX Data Docs page"
+    assert not [s for s in secrets for page in pages if s in page.read_text()]
 
 
 def _prefect_log_text() -> str:
@@ -45,6 +49,13 @@ def _prefect_log_text() -> str:
 
     with get_client(sync_client=True) as client:
         return "\n".join(log.message for log in client.read_logs())
+
+
+def _prefect_artifact_text() -> str:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return "\n".join(str(artifact.data) + str(artifact.description) for artifact in client.read_artifacts())
 
 
 def test_the_key_can_come_from_a_prefect_secret_block(tmp_path: Path) -> None:
