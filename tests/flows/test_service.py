@@ -4,6 +4,7 @@ and each load triggers refresh-marts. Then SIGTERM stops it all."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -20,12 +21,14 @@ import polars as pl
 import pytest
 
 from tests.conftest import PROJECT, SAMPLE_DIR
+from tests.http_source import Source, http_source
 from warehouse import ledger
 from warehouse.connection import Warehouse
 
 pytestmark = [pytest.mark.service, pytest.mark.prefect]
 
 CENSUS = SAMPLE_DIR / "england_census_2023-24.csv"
+PULLED_TEMPLATE = "england_census_2018-19_{date}.csv"
 LOAD_DEADLINE_SECONDS = 120
 
 
@@ -42,8 +45,8 @@ def _wait_for(what: str, check: Callable[[], Any], timeout: float, service: subp
 
 
 class Running:
-    def __init__(self, home: Path, process: subprocess.Popen[str], output: Path) -> None:
-        self.home, self.process, self.output = home, process, output
+    def __init__(self, home: Path, process: subprocess.Popen[str], output: Path, gias: Source) -> None:
+        self.home, self.process, self.output, self.gias = home, process, output, gias
         self.warehouse = Warehouse(f"sqlite:///{home / 'warehouse.sqlite'}")
         self.landing = home / "landing"
 
@@ -66,7 +69,14 @@ class Running:
 
 
 @pytest.fixture
-def service(tmp_path: Path) -> Iterator[Running]:
+def gias() -> Iterator[Source]:
+    """GIAS, played by a local server: its daily file is the 2018-19 census under a dated name."""
+    with http_source() as source:
+        yield source
+
+
+@pytest.fixture
+def service(tmp_path: Path, gias: Source) -> Iterator[Running]:
     home = tmp_path / "home"
     home.mkdir()
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SENDFLOW_"))}
@@ -76,6 +86,8 @@ def service(tmp_path: Path) -> Iterator[Running]:
         SENDFLOW_WATCH_INTERVAL_SECONDS="0.5",
         SENDFLOW_WATCH_SETTLE_SECONDS="1",
         SENDFLOW_ARCHIVE_MAX_EXPANDED_BYTES=str(50 * 1024 * 1024),
+        SENDFLOW_GIAS_BASE_URL=gias.base_url,
+        SENDFLOW_GIAS_FILES=json.dumps([PULLED_TEMPLATE]),
         PREFECT_HOME=str(home / "prefect"),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_UI_ENABLED="false",
@@ -86,7 +98,7 @@ def service(tmp_path: Path) -> Iterator[Running]:
             [sys.executable, "-m", "flows.cli", "serve"], cwd=PROJECT, env=environment, stdout=sink,
             stderr=subprocess.STDOUT, text=True, start_new_session=True,
         )  # fmt: skip
-    running = Running(home, process, output)
+    running = Running(home, process, output, gias)
     try:
         _wait_for("the service to start", lambda: "sendflow is serving" in running.text(), 180, process)
         yield running
@@ -170,6 +182,8 @@ def test_files_landing_are_loaded_refused_or_recognised_and_loads_refresh_the_ma
     [run] = [r for r in runs if r.parameters.get("path", "").endswith(CENSUS.name)]
     assert run.parameters["sha256"] == loaded[0]["source_sha256"]
 
+    _a_scheduled_pull_lands_announces_and_loads_once(service)
+
     os.killpg(service.process.pid, signal.SIGTERM)
     assert service.process.wait(timeout=90) == 0
     text = service.text()
@@ -177,3 +191,24 @@ def test_files_landing_are_loaded_refused_or_recognised_and_loads_refresh_the_ma
     order = [text.index(step) for step in steps]
     assert order == sorted(order), text
     assert "sendflow serve stopped" in text
+
+
+def _a_scheduled_pull_lands_announces_and_loads_once(service: Running) -> None:
+    """pull-gias run as its schedule would run it; the second run finds nothing new."""
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    service.gias.put("/england_census_2018-19_20261129.csv", (SAMPLE_DIR / "england_census_2018-19.csv").read_bytes())
+    with temporary_settings({PREFECT_API_URL: service.api_url}):
+        first = run_deployment("pull-gias/pull-gias", parameters={"day": "2026-11-29"}, timeout=120)
+        pulled = _wait_for(
+            "the pulled file to load",
+            lambda: [r for r in service.loads() if r["source_name"] == "england_census_2018-19_20261129.csv"],
+            LOAD_DEADLINE_SECONDS, service.process,
+        )  # fmt: skip
+        second = run_deployment("pull-gias/pull-gias", parameters={"day": "2026-11-29"}, timeout=120)
+    assert first.state.is_completed() and second.state.is_completed()  # type: ignore[union-attr]
+    assert pulled[0]["status"] == "loaded" and pulled[0]["partition_values"].startswith("2018/19")
+    assert service.gias.requests[-1][1].get("If-None-Match")  # the second pull asked conditionally
+    time.sleep(5)
+    assert sum(1 for r in service.loads() if r["source_name"].startswith("england_census_2018-19")) == 1
