@@ -28,6 +28,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.pupil_census
+	$(BIN)/python -m bench.orchestration
 
 clean:
 	rm -rf var .pytest_cache
