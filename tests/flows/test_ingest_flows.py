@@ -180,3 +180,28 @@ def test_a_dask_cluster_gives_the_same_warehouse_as_the_thread_pool(
     for table in COMPARED:
         assert left[table].height > 0
         assert left[table].equals(right[table]), table
+
+
+def test_the_watcher_on_its_own_loads_what_lands_and_refuses_what_is_unsafe(
+    sendflow_env: Settings, tmp_path: Path
+) -> None:
+    """No served deployment would hear an event, so `sendflow watch --mode inline` loads through ingest-extract."""
+    import threading
+
+    from flows.watch import delivery_for, load_here, watch
+
+    settings = sendflow_env.model_copy(update={"watch_settle_seconds": 0, "watch_interval_seconds": 0.1})
+    settings.landing_dir.mkdir(parents=True)
+    shutil.copyfile(CENSUS, settings.landing_dir / CENSUS.name)
+    (settings.landing_dir / "elsewhere.csv").symlink_to(CENSUS)
+    lines: list[str] = []
+
+    handled = watch(settings, delivery_for("inline"), threading.Event(), once=True, report=lines.append)
+
+    assert delivery_for("inline") is load_here and handled == 2
+    assert any(
+        line.startswith(f"accepted {CENSUS.name}") and ": loaded (school_census 2023/24" in line for line in lines
+    )
+    assert any(line.startswith("refused: elsewhere.csv is a symbolic link") for line in lines)
+    assert _loads(settings) == [("loaded", CENSUS.name)]
+    assert not list((settings.landing_dir / "processing").iterdir())
