@@ -64,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     census.add_argument("--seed", type=int, default=0, help="same seed, same pupils (default 0)")
     census.add_argument("--out", type=Path, required=True, metavar="DIR")
     census.add_argument("--combined", action="store_true", help="one CSV for all selected schools")
+    report = commands.add_parser("report", help="a trust's SEND report: one HTML page, its tables as CSV and XLSX")
+    which = report.add_mutually_exclusive_group(required=True)
+    which.add_argument("--trust", metavar="TRUST_ID", help="the trust (GIAS Group UID)")
+    which.add_argument("--all-trusts", action="store_true", help="every trust with a census loaded, and an index")
+    report.add_argument("--academic-year", type=_academic_year, help="default: the trust's latest census year")
+    report.add_argument("--out", type=Path, required=True, metavar="DIR")
     return parser
 
 
@@ -94,6 +100,33 @@ def _synth_census(args: argparse.Namespace, settings: Settings) -> int:
         print(f"sendflow synth census: {error}", file=sys.stderr)
         return EXIT_FILE_PROBLEM
     print("\n".join(summary.lines()))
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace, settings: Settings) -> int:
+    from reports.build import ReportError, write_all_trust_reports, write_trust_report
+    from warehouse.connection import Warehouse
+    from warehouse.schema import ensure_schema
+
+    warehouse = Warehouse(settings.warehouse_url)
+    ensure_schema(warehouse)
+    if args.all_trusts:
+        written = write_all_trust_reports(warehouse, args.academic_year, args.out, settings)
+        for trust_id, why in written.skipped:
+            print(f"sendflow report: skipped trust {trust_id}: {why}", file=sys.stderr)
+        if not written.reports:
+            year = f" in {args.academic_year}" if args.academic_year else ""
+            print(f"sendflow report: no trust has a school census loaded{year}", file=sys.stderr)
+            return EXIT_FILE_PROBLEM
+        print(f"wrote {len(written.reports)} trust report(s); index: {written.index}")
+        return EXIT_OK
+    try:
+        files = write_trust_report(warehouse, args.trust, args.academic_year, args.out, settings)
+    except ReportError as error:
+        print(f"sendflow report: {error}", file=sys.stderr)
+        return EXIT_FILE_PROBLEM
+    print(files.html)
+    print(f"tables: {files.xlsx} and {len(files.csvs)} CSV file(s) in {files.csvs[0].parent}")
     return EXIT_OK
 
 
@@ -231,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
         return _synth_census(args, settings)
     if args.command in ("watch", "serve", "pull"):
         return _service_command(args, settings)
+    if args.command == "report":
+        return _report(args, settings)
     return EXIT_USAGE
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from flows.ingest import with_task_runner
 from flows.report_text import table
 from flows.settings import Settings
+from flows.synth import SynthError, synth_census
+from reports.build import DEMO_MEMBERSHIP_FILE, DEMO_TRUST_ID, ReportError, trust_report_dir, write_trust_report
 from warehouse import ledger
 from warehouse.connection import Warehouse
 
@@ -15,6 +17,7 @@ SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
 # The register first, so the census years can be read against it; then the LA funding and EHC plans.
 SAMPLE_FILES = (
     "england_school_information_2023-24.csv",
+    DEMO_MEMBERSHIP_FILE,  # real schools of the sample census in an invented trust, for the trust report
     "england_census_2018-19.csv",
     "england_census_2023-24.csv",
     "dedicated-schools-grant_2023_07_20.ods",
@@ -46,11 +49,50 @@ def run_demo(settings: Settings) -> int:
     outcomes = with_task_runner(settings)([str(SAMPLE_DIR / name) for name in SAMPLE_FILES])
     for outcome in outcomes:
         print("  " + outcome.line())
+    try:
+        returns = demo_trust_returns(settings)
+    except SynthError as error:
+        print(f"\nNo synthetic returns for the demo trust: {error}")
+        return 1
+    print(
+        f"\nSynthetic {DEMO_RETURNS_YEAR} spring census returns of the demo trust's schools, in {returns[0].parent}\n"
+    )
+    pupil_outcomes = with_task_runner(settings)([str(p) for p in returns])
+    for outcome in pupil_outcomes:
+        print("  " + outcome.line())
+    outcomes = [*outcomes, *pupil_outcomes]
     if all(o.status == "duplicate" for o in outcomes):
         print("\nEvery sample file was already loaded: nothing changed.")
     print()
-    print(summary(Warehouse(settings.warehouse_url)))
+    warehouse = Warehouse(settings.warehouse_url)
+    print(summary(warehouse))
+    try:
+        report = write_trust_report(
+            warehouse, DEMO_TRUST_ID, DEMO_RETURNS_YEAR, trust_report_dir(settings.reports_dir, DEMO_TRUST_ID), settings
+        )
+    except ReportError as error:
+        print(f"\nNo trust report: {error}")
+        return 1
+    print(f"\nThe demo trust's SEND report (its membership is invented; see the page): {report.html}")
     return 0 if all(o.ok for o in outcomes) else 1
+
+
+DEMO_RETURNS_YEAR = "2023/24"
+DEMO_RETURNS_SEED = 20240118  # fixed: the same files every run, so a second demo finds them already loaded
+
+
+def demo_trust_returns(settings: Settings) -> list[Path]:
+    """Synthetic spring census returns of the demo trust's schools, from the published census just loaded."""
+    folder = settings.home / "synthetic" / f"demo-trust-{DEMO_TRUST_ID}"
+    return synth_census(
+        Warehouse(settings.warehouse_url),
+        trust_id=DEMO_TRUST_ID,
+        academic_year=DEMO_RETURNS_YEAR,
+        term="spring",
+        file_format="csv",
+        seed=DEMO_RETURNS_SEED,
+        out_dir=folder,
+    )
 
 
 def summary(warehouse: Warehouse) -> str:

@@ -34,6 +34,15 @@ class Settings(BaseSettings):
         default=None, description="A file holding that secret (default: home/pupil.key)."
     )
     pupil_key_block: str | None = Field(default=None, description="Name of a Prefect Secret block holding it.")
+    report_suppression_threshold: int = Field(
+        default=10, ge=1, description="Trust reports show counts from pupil-level data below this as c."
+    )
+    report_la_distance_pct_points: float = Field(
+        default=5.0,
+        gt=0,
+        description="Trust reports flag a school whose EHC plan % or SEN support % is this many percentage points "
+        "or more from its LA's.",
+    )
     task_runner: str = Field(
         default="threads",
         description="'threads' (a thread pool in the flow's process) or 'dask://host:port' (a Dask cluster's "

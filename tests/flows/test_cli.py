@@ -16,6 +16,7 @@ from warehouse.connection import Warehouse
 pytestmark = [pytest.mark.prefect, pytest.mark.usefixtures("prefect_server")]
 
 CENSUS = SAMPLE_DIR / "england_census_2023-24.csv"
+DEMO_TRUST_SCHOOLS = 7  # data/sample/demo_trust_allgroupslinksdata20240901.csv
 
 
 def test_ingest_prints_one_line_per_file_and_exits_by_outcome(
@@ -68,9 +69,13 @@ def test_demo_loads_the_samples_then_changes_nothing_on_a_second_run(
     assert main(["demo"]) == 0
     second = capsys.readouterr().out
 
-    files = len(SAMPLE_FILES)
+    # The bundled files, then one synthetic return per school of the demo trust (the same bytes each run).
+    files = len(SAMPLE_FILES) + DEMO_TRUST_SCHOOLS
     assert first.count(": loaded (") == files and "Per LA and year" in first and "Westmorland and Furness" in first
+    assert first.count(": loaded (pupil_census 2023/24/spring/") == DEMO_TRUST_SCHOOLS
     assert "£ per EHC plan" in first
     assert second.count(": duplicate (") == files and "already loaded: nothing changed" in second
     assert count_rows(warehouse, "fct_school_census") == census_rows
     assert count_rows(warehouse, "etl_load", "WHERE status = 'loaded'") == files
+    report = sendflow_env.reports_dir / "trust-900001" / "trust-900001-2023-24.html"
+    assert f"SEND report (its membership is invented; see the page): {report}" in second and report.is_file()

@@ -1,0 +1,70 @@
+"""A warehouse holding what `make demo` loads, for the report tests: built once by real ingests of the sample
+files (and synthetic returns of the demo trust), then copied into each test's own `context`.
+
+Copying the SQLite file is safe here: no session holds it open between queries (warehouse/connection.py), and
+the copy goes over a file no connection has open either.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from flows.pipeline import Context, ingest_path
+from flows.settings import Settings
+from flows.synth import synth_census
+from reports.build import DEMO_MEMBERSHIP_FILE, DEMO_TRUST_ID
+from tests.conftest import SAMPLE_DIR
+from warehouse.schema import ensure_schema
+
+YEAR = "2023/24"
+SAMPLE_FILES = (
+    "england_school_information_2023-24.csv",
+    DEMO_MEMBERSHIP_FILE,
+    "england_census_2018-19.csv",
+    "england_census_2023-24.csv",
+    "dedicated-schools-grant_2023_07_20.ods",
+    "dedicated-schools-grant_2024_07_20.ods",
+    "ehcp_caseload_2025.csv",
+    "s251_outturn_2023-24.csv",
+)
+
+
+def load_demo(context: Context, seed: int) -> None:
+    """What `make demo` loads: the sample files, then synthetic spring returns of the demo trust's schools."""
+    for name in SAMPLE_FILES:
+        outcome = ingest_path(SAMPLE_DIR / name, None, context)
+        assert outcome.status == "loaded", outcome.line()
+    returns = synth_census(
+        context.warehouse, trust_id=DEMO_TRUST_ID, academic_year=YEAR, term="spring", file_format="csv", seed=seed,
+        out_dir=context.settings.home / "returns",
+    )  # fmt: skip
+    for path in returns:
+        outcome = ingest_path(path, None, context)
+        assert outcome.status == "loaded", outcome.line()
+
+
+@pytest.fixture(scope="session")
+def demo_returns_seed() -> int:
+    return 7
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse_file(tmp_path_factory: pytest.TempPathFactory, demo_returns_seed: int) -> Path:
+    settings = Settings(home=tmp_path_factory.mktemp("report-warehouse"), pupil_key="report-tests-key")
+    context = Context.from_settings(settings)
+    ensure_schema(context.warehouse)
+    load_demo(context, demo_returns_seed)
+    return context.warehouse.sqlite_path
+
+
+@pytest.fixture
+def report_context(context: Context, demo_warehouse_file: Path) -> Context:
+    """The test's own `context`, holding a copy of the demo warehouse."""
+    target = context.warehouse.sqlite_path
+    for stale in target.parent.glob(target.name + "-*"):  # WAL and shared-memory files of the empty one
+        stale.unlink()
+    shutil.copyfile(demo_warehouse_file, target)
+    return context
