@@ -8,7 +8,7 @@ from pathlib import Path
 from flows.ingest import with_task_runner
 from flows.report_text import table
 from flows.settings import Settings
-from flows.synth import SynthError, synth_census
+from flows.synth import SynthError, generate_census
 from reports.build import DEMO_MEMBERSHIP_FILE, DEMO_TRUST_ID, ReportError, trust_report_dir, write_trust_report
 from warehouse import ledger
 from warehouse.connection import Warehouse
@@ -84,7 +84,7 @@ DEMO_RETURNS_SEED = 20240118  # fixed: the same files every run, so a second dem
 def demo_trust_returns(settings: Settings) -> list[Path]:
     """Synthetic spring census returns of the demo trust's schools, from the published census just loaded."""
     folder = settings.home / "synthetic" / f"demo-trust-{DEMO_TRUST_ID}"
-    return synth_census(
+    return generate_census(
         Warehouse(settings.warehouse_url),
         trust_id=DEMO_TRUST_ID,
         academic_year=DEMO_RETURNS_YEAR,
@@ -92,7 +92,7 @@ def demo_trust_returns(settings: Settings) -> list[Path]:
         file_format="csv",
         seed=DEMO_RETURNS_SEED,
         out_dir=folder,
-    )
+    ).paths
 
 
 def summary(warehouse: Warehouse) -> str:

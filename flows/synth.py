@@ -82,27 +82,6 @@ class SynthSummary:
         return lines
 
 
-def synth_census(
-    warehouse: Warehouse,
-    *,
-    urns: Sequence[str] | None = None,
-    trust_id: str | None = None,
-    national: bool = False,
-    academic_year: str,
-    term: str,
-    file_format: FileFormat,
-    seed: int,
-    out_dir: Path,
-    combined: bool = False,
-) -> list[Path]:
-    """Write synthetic returns for the selected schools (exactly one of `urns`, `trust_id`, `national`);
-    returns the files written. See `generate_census` for what else is known about the run."""
-    return generate_census(
-        warehouse, urns=urns, trust_id=trust_id, national=national, academic_year=academic_year, term=term,
-        file_format=file_format, seed=seed, out_dir=out_dir, combined=combined,
-    ).paths  # fmt: skip
-
-
 def generate_census(
     warehouse: Warehouse,
     *,
@@ -116,7 +95,8 @@ def generate_census(
     out_dir: Path,
     combined: bool = False,
 ) -> SynthSummary:
-    """`synth_census`, returning the files with the counts of schools and pupils written."""
+    """Write synthetic returns for the selected schools (exactly one of `urns`, `trust_id`, `national`); returns
+    the files written with the counts of schools and pupils."""
     if sum((urns is not None, trust_id is not None, national)) != 1:
         raise ValueError("select schools by exactly one of urns, trust_id or national")
     if file_format not in ("csv", "xml"):

@@ -15,7 +15,7 @@ from flows.intake import Rejection
 from flows.pipeline import Context, ingest_path
 from flows.pupil_xml import COLUMNS, is_xml, read_pupil_xml
 from flows.settings import Settings
-from flows.synth import SynthError, generate_census, need_mix_from, synth_census
+from flows.synth import SynthError, generate_census, need_mix_from
 from tests.conftest import PROJECT, SAMPLE_DIR, _reset_postgres
 from transforms.common import SOURCE_ROW
 from transforms.synthetic_census import DEFAULT_NEED_MIX, PUPIL_COLUMNS
@@ -109,7 +109,7 @@ def _csv(path: Path) -> pl.DataFrame:
 
 def _synth(context: Context, out: Path, **kw) -> list[Path]:
     options = {"urns": URNS, "academic_year": "2023/24", "term": "spring", "file_format": "csv", "seed": 5} | kw
-    return synth_census(context.warehouse, out_dir=out, **options)
+    return generate_census(context.warehouse, out_dir=out, **options).paths
 
 
 def test_one_csv_per_school_with_the_published_counts(loaded: Context, tmp_path: Path) -> None:

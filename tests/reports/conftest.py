@@ -14,7 +14,7 @@ import pytest
 
 from flows.pipeline import Context, ingest_path
 from flows.settings import Settings
-from flows.synth import synth_census
+from flows.synth import generate_census
 from reports.build import DEMO_MEMBERSHIP_FILE, DEMO_TRUST_ID
 from tests.conftest import SAMPLE_DIR
 from warehouse.schema import ensure_schema
@@ -37,10 +37,10 @@ def load_demo(context: Context, seed: int) -> None:
     for name in SAMPLE_FILES:
         outcome = ingest_path(SAMPLE_DIR / name, None, context)
         assert outcome.status == "loaded", outcome.line()
-    returns = synth_census(
+    returns = generate_census(
         context.warehouse, trust_id=DEMO_TRUST_ID, academic_year=YEAR, term="spring", file_format="csv", seed=seed,
         out_dir=context.settings.home / "returns",
-    )  # fmt: skip
+    ).paths  # fmt: skip
     for path in returns:
         outcome = ingest_path(path, None, context)
         assert outcome.status == "loaded", outcome.line()
