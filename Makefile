@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.pupil_census
 	$(BIN)/python -m bench.orchestration
+	$(BIN)/python -m bench.reports
 
 clean:
 	rm -rf var .pytest_cache

@@ -24,6 +24,7 @@ class Refreshed:
     dataset: str
     gold: list[tuple[str, str, int]] = field(default_factory=list)  # view, parquet path, rows
     reports: list[tuple[str, str]] = field(default_factory=list)  # trust id, html path
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # trust id, why its report was not written
 
     def markdown(self) -> str:
         lines = [f"# Refreshed after a load of {self.dataset}", ""]
@@ -36,13 +37,12 @@ class Refreshed:
         if self.reports:
             lines += ["Trust reports regenerated:", ""]
             lines += [f"- trust {trust}: [{Path(path).name}]({Path(path).as_uri()})" for trust, path in self.reports]
-        else:
+        elif not self.skipped:
             lines.append("No kept trust report depends on this load.")
+        if self.skipped:
+            lines += ["", "Trust reports not written:", ""]
+            lines += [f"- trust {trust}: {why}" for trust, why in self.skipped]
         return "\n".join(lines)
-
-
-def report_dir(settings: Settings, trust_id: str) -> Path:
-    return settings.reports_dir / f"trust-{trust_id}"
 
 
 def kept_reports(settings: Settings) -> set[str]:
@@ -65,11 +65,14 @@ def refresh(settings: Settings, dataset_name: str, partitions: list[str]) -> Ref
             refreshed.gold.append((view.name, str(path), rows))
     kept = kept_reports(settings)
     if kept:
-        from reports.build import trusts_affected_by, write_trust_report
+        from reports.build import trusts_affected_by, write_trust_reports
 
-        for trust_id in sorted(kept & set(trusts_affected_by(warehouse, dataset_name, partitions))):
-            files = write_trust_report(warehouse, trust_id, None, report_dir(settings, trust_id), settings)
-            refreshed.reports.append((trust_id, str(files.html)))
+        affected = sorted(kept & set(trusts_affected_by(warehouse, dataset_name, partitions)))
+        for outcome in write_trust_reports(warehouse, affected, None, settings.reports_dir, settings):
+            if outcome.files is None:
+                refreshed.skipped.append((outcome.trust_id, str(outcome.skipped)))
+            else:
+                refreshed.reports.append((outcome.trust_id, str(outcome.files.html)))
     return refreshed
 
 
@@ -89,6 +92,7 @@ def refresh_marts(dataset: str, partitions: list[str] | None = None, load_id: in
     logger = get_run_logger()
     lines = [f"gold {view}: {rows} rows -> {path}" for view, path, rows in refreshed.gold]
     lines += [f"report of trust {trust}: {path}" for trust, path in refreshed.reports]
+    lines += [f"report of trust {trust} not written: {why}" for trust, why in refreshed.skipped]
     for line in lines:
         logger.info(line)
     return lines

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
         description="Trust reports flag a school whose EHC plan % or SEN support % is this many percentage points "
         "or more from its LA's.",
     )
+    report_workers: int = Field(
+        default=0,
+        ge=0,
+        description="Processes writing trust reports when there are many (--all-trusts, refresh-marts); 0: one per "
+        "CPU.",
+    )
     task_runner: str = Field(
         default="threads",
         description="'threads' (a thread pool in the flow's process) or 'dask://host:port' (a Dask cluster's "

@@ -13,11 +13,15 @@ keeps current, and write `<reports>/index.html` linking them.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
+import secrets
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -46,6 +50,8 @@ LA_CENSUS_SCHEMA = {
     "sen_support_pct": pl.Float64,
 }  # fmt: skip
 _NEED_COLUMNS = [f"{kind}_primary_need_{code}" for kind in ("ehc", "sen_support") for code in NEED_CODES]
+# A report process costs ~1.3 s to start (imports) and a report ~1 s: fewer trusts each are quicker in one.
+MIN_TRUSTS_PER_PROCESS = 2
 
 
 class ReportError(ValueError):
@@ -57,6 +63,14 @@ class ReportFiles:
     html: Path
     csvs: tuple[Path, ...]
     xlsx: Path
+
+
+@dataclass(frozen=True)
+class TrustOutcome:
+    trust_id: str
+    files: ReportFiles | None  # None: nothing to report, and `skipped` says why
+    academic_year: str | None = None
+    skipped: str | None = None
 
 
 @dataclass(frozen=True)
@@ -303,15 +317,21 @@ def trust_report_dir(reports_dir: Path, trust_id: str) -> Path:
     return Path(reports_dir) / f"trust-{_SAFE.sub('_', trust_id)}"
 
 
+def _being_written(path: Path) -> Path:
+    """A temporary name of each writer's own: two processes may write the same report at once (--all-trusts
+    beside refresh-marts), and then the last rename wins with a whole file."""
+    return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
+
+
 def _atomic_write(path: Path, content: bytes) -> None:
     """Readers (a browser, the Prefect artifact's link) never see half a file while a report is rewritten."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
+    temporary = _being_written(path)
     try:
-        partial.write_bytes(content)
-        os.replace(partial, path)
+        temporary.write_bytes(content)
+        os.replace(temporary, path)
     finally:
-        partial.unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
 
 
 def render_report(
@@ -353,12 +373,12 @@ def _write_report(data: TrustData, out_dir: Path, settings: Settings) -> ReportF
     ]
     if report.demo_note:
         notes.append(("demo", report.demo_note))
-    partial_xlsx = xlsx.with_name(xlsx.name + ".partial")
+    temporary = _being_written(xlsx)
     try:
-        exports.write_xlsx(report.tables, partial_xlsx, notes)
-        os.replace(partial_xlsx, xlsx)
+        exports.write_xlsx(report.tables, temporary, notes)
+        os.replace(temporary, xlsx)
     finally:
-        partial_xlsx.unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
     downloads = [(f"All tables (XLSX): {xlsx.name}", xlsx.name)]
     downloads += [(f"{table.title} (CSV)", f"{stem}-tables/{table.key}.csv") for table in report.tables]
     page = html.page(report, images, downloads, data.sources)
@@ -378,26 +398,54 @@ def reportable_trusts(warehouse: Warehouse, academic_year: str | None = None) ->
     return [str(t) for t in frame["trust_id"].to_list()] if frame.height else []
 
 
+def write_trust_reports(
+    warehouse: Warehouse, trust_ids: Sequence[str], academic_year: str | None, reports_dir: Path, settings: Settings
+) -> list[TrustOutcome]:
+    """Each trust's report in its own folder under `reports_dir` (`trust_report_dir`), in the order given (once).
+
+    Many trusts are shared among `settings.report_workers` processes (0: one per CPU): a report is mostly
+    matplotlib drawing, which holds the GIL, so threads would not help. Workers are spawned, not forked: the
+    caller may be a Prefect flow with threads running."""
+    trust_ids = list(dict.fromkeys(trust_id.strip() for trust_id in trust_ids))
+    one = partial(_write_in_folder, warehouse.url, academic_year, Path(reports_dir), settings)
+    processes = min(settings.report_workers or os.cpu_count() or 1, len(trust_ids) // MIN_TRUSTS_PER_PROCESS)
+    if processes <= 1:
+        return [one(trust_id) for trust_id in trust_ids]
+    chunk = max(1, len(trust_ids) // (processes * 4))  # small enough that one slow trust does not hold the tail
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(processes, mp_context=spawn) as pool:
+        return list(pool.map(one, trust_ids, chunksize=chunk))
+
+
+def _write_in_folder(
+    warehouse_url: str, academic_year: str | None, reports_dir: Path, settings: Settings, trust_id: str
+) -> TrustOutcome:
+    try:
+        data = load_trust_data(Warehouse(warehouse_url), trust_id, academic_year)
+    except ReportError as error:
+        return TrustOutcome(trust_id, None, skipped=str(error))
+    files = _write_report(data, trust_report_dir(reports_dir, trust_id), settings)
+    return TrustOutcome(trust_id, files, data.academic_year)
+
+
 def write_all_trust_reports(
     warehouse: Warehouse, academic_year: str | None, out_dir: Path, settings: Settings
 ) -> AllReports:
     """One report per trust with a census loaded (for the year, if given) and an index page linking them."""
-    written, skipped, entries = [], [], []
     summary = query(warehouse, "SELECT * FROM v_trust_send_summary ORDER BY trust_id, academic_year")
-    for trust_id in reportable_trusts(warehouse, academic_year):
-        try:
-            data = load_trust_data(warehouse, trust_id, academic_year)
-        except ReportError as error:
-            skipped.append((trust_id, str(error)))
-            continue
-        files = _write_report(data, trust_report_dir(out_dir, trust_id), settings)
-        written.append(files)
-        mine = (pl.col("trust_id") == trust_id) & (pl.col("academic_year") == data.academic_year)
-        entries.append({**summary.filter(mine).row(0, named=True), "href": files.html.relative_to(out_dir).as_posix()})
+    trust_ids = reportable_trusts(warehouse, academic_year)
+    outcomes = write_trust_reports(warehouse, trust_ids, academic_year, out_dir, settings)
+    written = [o for o in outcomes if o.files is not None]
+    entries = []
+    for outcome in written:
+        mine = (pl.col("trust_id") == outcome.trust_id) & (pl.col("academic_year") == outcome.academic_year)
+        href = outcome.files.html.relative_to(out_dir).as_posix()
+        entries.append({**summary.filter(mine).row(0, named=True), "href": href})
     entries.sort(key=lambda e: (str(e["trust_name"] or ""), str(e["trust_id"])))
     index = Path(out_dir) / "index.html"
     _atomic_write(index, html.index_page(entries, date.today()).encode("utf-8"))
-    return AllReports(index, tuple(written), tuple(skipped))
+    skipped = tuple((o.trust_id, o.skipped) for o in outcomes if o.skipped is not None)
+    return AllReports(index, tuple(o.files for o in written), skipped)
 
 
 # ----------------------------------------------------------------------------------------------- refresh

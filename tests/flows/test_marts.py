@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flows.marts import kept_reports, refresh, report_dir
+from flows.marts import kept_reports, refresh
 from flows.pipeline import Context
-from reports.build import DEMO_TRUST_ID
+from reports.build import DEMO_TRUST_ID, trust_report_dir
 from tests.reports.conftest import demo_returns_seed, demo_warehouse_file, report_context  # noqa: F401 - fixtures
 from warehouse import ledger
 
@@ -36,7 +36,7 @@ def test_a_kept_report_is_rewritten_when_a_load_touches_its_trust_and_left_when_
 
     funding = refresh(settings, "dsg_allocation", _partitions(report_context, "dsg_allocation"))
     [(trust, html)] = funding.reports
-    assert trust == DEMO_TRUST_ID and Path(html).parent == report_dir(settings, DEMO_TRUST_ID)
+    assert trust == DEMO_TRUST_ID and Path(html).parent == trust_report_dir(settings.reports_dir, DEMO_TRUST_ID)
     written = Path(html).stat().st_mtime_ns
     assert Path(html).as_uri() in funding.markdown()
 

@@ -20,10 +20,12 @@ from reports.build import (
     trusts_affected_by,
     write_all_trust_reports,
     write_trust_report,
+    write_trust_reports,
 )
 from tests.conftest import _reset_postgres
 from tests.reports.conftest import load_demo
 from tests.reports.test_disclosure import pinned_by_non_negativity, recoverable_by_brute_force, recoverable_by_rank
+from warehouse import ledger
 from warehouse.schema import ensure_schema
 
 
@@ -85,6 +87,66 @@ def test_all_trusts_get_a_folder_each_and_an_index(report_context: Context, tmp_
 
     assert [f.html for f in written.reports] == [tmp_path / "trust-900001" / "trust-900001-2023-24.html"]
     assert 'href="trust-900001/trust-900001-2023-24.html"' in written.index.read_text(encoding="utf-8")
+
+
+def _invent_trusts(context: Context, tmp_path: Path, trusts: int, size: int) -> list[str]:
+    """`trusts` invented trusts of `size` schools of the 2023/24 census that belong to no trust yet."""
+    from tests.flows.test_pipeline_membership import _gias_file, _member
+
+    free = ledger.query(
+        context.warehouse,
+        "SELECT c.urn FROM fct_school_census c JOIN dim_school d ON d.urn = c.urn AND d.valid_to IS NULL "
+        "WHERE c.academic_year = '2023/24' AND d.trust_id IS NULL ORDER BY c.urn",
+    )["urn"].to_list()
+    ids = [str(7000 + n) for n in range(trusts)]
+    rows = [
+        _member(urn, {"Group UID": uid, "Group ID": f"TR{uid}", "Group Name": f"Trust {uid}"}, "01-09-2016")
+        for n, uid in enumerate(ids)
+        for urn in free[n * size : (n + 1) * size]
+    ]
+    links = _gias_file(tmp_path / "invented_allgroupslinksdata20240902.csv", "gias_all_links.header.csv", rows)
+    from flows.pipeline import ingest_path
+
+    assert ingest_path(links, None, context).status == "loaded"
+    return ids
+
+
+def test_many_trusts_written_by_two_processes_equal_those_written_by_one(
+    report_context: Context, tmp_path: Path
+) -> None:
+    invented = _invent_trusts(report_context, tmp_path, trusts=5, size=3)
+    one = report_context.settings.model_copy(update={"report_workers": 1})
+    two = report_context.settings.model_copy(update={"report_workers": 2})
+
+    alone = write_all_trust_reports(report_context.warehouse, "2023/24", tmp_path / "one", one)
+    shared = write_all_trust_reports(report_context.warehouse, "2023/24", tmp_path / "two", two)
+
+    assert [f.html.parent.name for f in shared.reports] == [f"trust-{t}" for t in sorted([DEMO_TRUST_ID, *invented])]
+    files = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*") if p.suffix != ".xlsx")
+    assert len(files) > 6 * 5 and files == sorted(
+        p.relative_to(tmp_path / "two") for p in (tmp_path / "two").rglob("*") if p.suffix != ".xlsx"
+    )
+    for name in files:
+        if (tmp_path / "one" / name).is_file():
+            assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
+    assert [f.xlsx.name for f in alone.reports] == [f.xlsx.name for f in shared.reports]
+    for mine, theirs in zip(alone.reports, shared.reports, strict=True):
+        left, right = openpyxl.load_workbook(mine.xlsx), openpyxl.load_workbook(theirs.xlsx)
+        assert left.sheetnames == right.sheetnames
+        for sheet in left.sheetnames:
+            assert list(left[sheet].values) == list(right[sheet].values), (mine.xlsx.name, sheet)
+
+
+def test_a_trust_with_nothing_to_report_is_skipped_with_its_reason(report_context: Context, tmp_path: Path) -> None:
+    settings = report_context.settings.model_copy(update={"report_workers": 2})
+    asked = ["424242", DEMO_TRUST_ID, "424243", " 424244", DEMO_TRUST_ID]  # four trusts: two processes
+    outcomes = write_trust_reports(report_context.warehouse, asked, None, tmp_path, settings)
+
+    assert [o.trust_id for o in outcomes] == ["424242", DEMO_TRUST_ID, "424243", "424244"]  # each trust once
+    assert outcomes[0].files is None and "unknown trust '424242'" in str(outcomes[0].skipped)
+    assert outcomes[1].files is not None and outcomes[1].academic_year == "2023/24" and outcomes[1].skipped is None
+    assert outcomes[1].files.html.is_file() and not (tmp_path / "trust-424242").exists()
+    assert sorted(p.name for p in tmp_path.rglob("*partial*")) == []
 
 
 @pytest.mark.parametrize(
