@@ -20,7 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
-from bench.run import CENSUS
+from bench.common import CENSUS
 from flows.settings import Settings
 
 FILES = 8

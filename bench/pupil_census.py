@@ -25,9 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.common import CENSUS, default_postgres
+
 ROOT = Path(__file__).resolve().parents[1]
-REAL = Path(os.environ.get("SENDFLOW_REAL_DATA", ROOT.parent / "shared" / "data" / "real"))
-CENSUS = REAL / "sen_school_level" / "perf_tables_england_census_2023-24.csv"
 CACHE = ROOT / "var" / "bench" / "pupil_census"
 KEY = "benchmark key: not a secret"
 YEAR, TERM, SEED = "2023/24", "spring", 2024
@@ -263,18 +263,6 @@ def _pg_end_to_end(path: Path, admin: str) -> dict:
         return end_to_end(path, url)
     finally:
         _drop(admin, url)
-
-
-def default_postgres() -> str | None:
-    """SENDFLOW_BENCH_POSTGRES, else the local server if it answers: PostgreSQL is measured beside SQLite."""
-    url = os.environ.get("SENDFLOW_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-    try:
-        import psycopg
-
-        with psycopg.connect(url, connect_timeout=2):
-            return url
-    except Exception:
-        return None
 
 
 def main() -> None:

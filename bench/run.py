@@ -6,32 +6,17 @@ SENDFLOW_BENCH_POSTGRES=postgresql://postgres@127.0.0.1:5432/postgres make bench
 
 from __future__ import annotations
 
-import os
 import tempfile
-import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+from bench.common import CENSUS, default_postgres, timed
 from expectations.runner import validate
 from flows.intake import identify, read_table
 from flows.pipeline import Context, ingest_path, source_info
 from flows.registry import BY_NAME, all_layouts
 from flows.settings import Settings
 from warehouse.schema import ensure_schema
-
-REAL = Path(os.environ.get("SENDFLOW_REAL_DATA", Path(__file__).resolve().parents[2] / "shared" / "data" / "real"))
-CENSUS = REAL / "sen_school_level" / "perf_tables_england_census_2023-24.csv"
-
-
-def timed(label: str, rows: int | None, action: Callable[[], Any]) -> Any:
-    start = time.perf_counter()
-    result = action()
-    seconds = time.perf_counter() - start
-    rate = f"{rows / seconds:>12,.0f} rows/s" if rows else ""
-    print(f"  {label:<28} {seconds:>8.3f} s {rate}")
-    return result
 
 
 def stages(path: Path) -> None:
@@ -52,18 +37,6 @@ def end_to_end(path: Path, warehouse_url: str, label: str) -> None:
         ensure_schema(context.warehouse)
         outcome = timed(f"end to end, {label}", 24_447, lambda: ingest_path(path, None, context))
         print(f"    -> {outcome.line()}")
-
-
-def default_postgres() -> str | None:
-    """SENDFLOW_BENCH_POSTGRES, else the local server if it answers: PostgreSQL is measured beside SQLite."""
-    url = os.environ.get("SENDFLOW_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-    try:
-        import psycopg
-
-        with psycopg.connect(url, connect_timeout=2):
-            return url
-    except Exception:
-        return None
 
 
 def main() -> None:

@@ -358,6 +358,11 @@ def write_trust_report(
 
 def _write_report(data: TrustData, out_dir: Path, settings: Settings) -> ReportFiles:
     report, images = render_report(data, settings)
+    return write_rendered(report, images, data.sources, out_dir)
+
+
+def write_rendered(report: TrustReport, images: dict[str, str], sources: pl.DataFrame, out_dir: Path) -> ReportFiles:
+    """The page, its CSVs and its XLSX, from `render_report`."""
     stem = report_stem(report.trust_id, report.academic_year)
     csvs = []
     for table in report.tables:
@@ -381,7 +386,7 @@ def _write_report(data: TrustData, out_dir: Path, settings: Settings) -> ReportF
         temporary.unlink(missing_ok=True)
     downloads = [(f"All tables (XLSX): {xlsx.name}", xlsx.name)]
     downloads += [(f"{table.title} (CSV)", f"{stem}-tables/{table.key}.csv") for table in report.tables]
-    page = html.page(report, images, downloads, data.sources)
+    page = html.page(report, images, downloads, sources)
     html_path = out_dir / f"{stem}.html"
     _atomic_write(html_path, page.encode("utf-8"))
     return ReportFiles(html_path, tuple(csvs), xlsx)
