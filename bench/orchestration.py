@@ -21,7 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from bench.common import CENSUS
-from flows.settings import Settings
+from sendflow.core.settings import Settings
 
 FILES = 8
 PROJECT = Path(__file__).resolve().parents[1]
@@ -44,7 +44,7 @@ def census_slices(out: Path) -> list[Path]:
 
 
 def fan_out(files: list[Path], runner: str, home: Path) -> float:
-    from flows.ingest import with_task_runner
+    from sendflow.flows.ingest import with_task_runner
 
     os.environ["SENDFLOW_HOME"] = str(home)
     settings = Settings(home=home, task_runner=runner)
@@ -92,7 +92,7 @@ def bench_service(work: Path, landings: int = 3) -> None:
     start = time.perf_counter()
     with open(log, "w") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "flows.cli", "serve"], cwd=PROJECT, env=environment, stdout=sink,
+            [sys.executable, "-m", "sendflow.cli.main", "serve"], cwd=PROJECT, env=environment, stdout=sink,
             stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:
@@ -116,8 +116,8 @@ def bench_service(work: Path, landings: int = 3) -> None:
 
 
 def _loaded(home: Path, name: str) -> bool:
-    from warehouse import ledger
-    from warehouse.connection import Warehouse
+    from sendflow.warehouse import ledger
+    from sendflow.warehouse.connection import Warehouse
 
     if not (home / "warehouse.sqlite").exists():
         return False

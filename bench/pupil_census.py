@@ -34,9 +34,9 @@ YEAR, TERM, SEED = "2023/24", "spring", 2024
 
 
 def _context(home: Path, warehouse_url: str = ""):
-    from flows.pipeline import Context
-    from flows.settings import Settings
-    from warehouse.schema import ensure_schema
+    from sendflow.core.settings import Settings
+    from sendflow.loading.file_load import Context
+    from sendflow.warehouse.schema import ensure_schema
 
     context = Context.from_settings(Settings(home=home, pupil_key=KEY, warehouse_url=warehouse_url))
     ensure_schema(context.warehouse)
@@ -44,7 +44,7 @@ def _context(home: Path, warehouse_url: str = ""):
 
 
 def _with_published_census(home: Path, warehouse_url: str = ""):
-    from flows.pipeline import ingest_path
+    from sendflow.loading.file_load import ingest_path
 
     context = _context(home, warehouse_url)
     outcome = ingest_path(CENSUS, None, context)
@@ -54,8 +54,8 @@ def _with_published_census(home: Path, warehouse_url: str = ""):
 
 def national_csv(schools: int | None) -> Path:
     """The synthetic national return (or its first N schools), generated once and cached."""
-    from flows.synth import generate_census
-    from warehouse.ledger import query
+    from sendflow.synthetic.writers import generate_census
+    from sendflow.warehouse.ledger import query
 
     name = f"national_{YEAR.replace('/', '-')}_{TERM}_{schools or 'all'}.csv"
     target = CACHE / name
@@ -95,14 +95,16 @@ def stages(path: Path, engine: str) -> dict[str, float]:
     """Each stage over the whole file, in the pipeline's own batches."""
     import adbc_driver_sqlite.dbapi as adbc_sqlite
 
-    from expectations.runner import validate
-    from flows.intake import batches, identify, read_head
-    from flows.pipeline import BATCH_ROWS, source_info
-    from flows.registry import BY_NAME, all_layouts
-    from warehouse import models
-    from warehouse.frames import to_arrow
-    from warehouse.lookups import schools_by_laestab
-    from warehouse.schema import ddl
+    from sendflow.expectations.runner import validate
+    from sendflow.intake.delimited import batches
+    from sendflow.intake.header import identify
+    from sendflow.intake.reader import read_head
+    from sendflow.loading.file_load import BATCH_ROWS, source_info
+    from sendflow.registry.datasets import BY_NAME, all_layouts
+    from sendflow.warehouse import models
+    from sendflow.warehouse.frames import to_arrow
+    from sendflow.warehouse.lookups import schools_by_laestab
+    from sendflow.warehouse.schema import ddl
 
     context = _with_published_census(CACHE / "source")
     dataset = BY_NAME["pupil_census"]
@@ -179,7 +181,7 @@ def _postgres_database(admin: str) -> str:
 
 def end_to_end(path: Path, warehouse_url: str = "") -> dict:
     """The pipeline as `sendflow ingest` runs it (without the Prefect wrapper), into a fresh warehouse."""
-    from flows.pipeline import ingest_path
+    from sendflow.loading.file_load import ingest_path
 
     home = Path(tempfile.mkdtemp(prefix="sendflow-bench-e2e-"))
     context = _with_published_census(home, warehouse_url)
@@ -237,9 +239,9 @@ def _drop(admin: str, url: str) -> None:
 
 def xml_schools(count: int) -> dict:
     """`count` schools of XML returns, one file each, through the pipeline one by one."""
-    from flows.pipeline import ingest_path
-    from flows.synth import generate_census
-    from warehouse.ledger import query
+    from sendflow.loading.file_load import ingest_path
+    from sendflow.synthetic.writers import generate_census
+    from sendflow.warehouse.ledger import query
 
     home = Path(tempfile.mkdtemp(prefix="sendflow-bench-xml-"))
     context = _with_published_census(home)

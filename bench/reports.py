@@ -22,10 +22,11 @@ from pathlib import Path
 import polars as pl
 
 from bench.common import REAL, timed
-from flows.pipeline import Context, ingest_path
-from flows.settings import Settings
-from reports import build
-from warehouse.schema import ensure_schema
+from sendflow.core.settings import Settings
+from sendflow.loading.file_load import Context, ingest_path
+from sendflow.reports import read as report_read
+from sendflow.reports import write as report_write
+from sendflow.warehouse.schema import ensure_schema
 
 LA_FUNDING = REAL / "la_funding"
 FILES = (
@@ -78,12 +79,12 @@ def main() -> None:
             outcome = timed(path.name[:28], None, lambda path=path: ingest_path(path, None, context))
             assert outcome.status == "loaded", outcome.line()
         settings, warehouse = context.settings, context.warehouse
-        trust_ids = build.reportable_trusts(warehouse, "2023/24")
+        trust_ids = report_read.reportable_trusts(warehouse, "2023/24")
         print(f"{len(trust_ids):,} trusts with a 2023/24 census")
         if sample == "all":
             out = home / "reports"
             start = time.perf_counter()
-            written = build.write_all_trust_reports(warehouse, "2023/24", out, settings)
+            written = report_write.write_all_trust_reports(warehouse, "2023/24", out, settings)
             seconds = time.perf_counter() - start
             print(f"--all-trusts: {len(written.reports):,} reports and the index in {seconds:,.1f} s "
                   f"({seconds / max(len(written.reports), 1):.3f} s per trust)")  # fmt: skip
@@ -92,11 +93,11 @@ def main() -> None:
         seconds = {"read": 0.0, "tables and charts": 0.0, "write": 0.0}
         for trust_id in chosen:
             start = time.perf_counter()
-            data = build.load_trust_data(warehouse, trust_id, "2023/24")
+            data = report_read.load_trust_data(warehouse, trust_id, "2023/24")
             read = time.perf_counter()
-            report, images = build.render_report(data, settings)
+            report, images = report_write.render_report(data, settings)
             rendered = time.perf_counter()
-            build.write_rendered(report, images, data.sources, home / "reports" / trust_id)
+            report_write.write_rendered(report, images, data.sources, home / "reports" / trust_id)
             seconds["read"] += read - start
             seconds["tables and charts"] += rendered - read
             seconds["write"] += time.perf_counter() - rendered
@@ -109,8 +110,8 @@ def main() -> None:
         timings = {}
         for workers in (1, os.cpu_count() or 1):
             start = time.perf_counter()
-            build.write_trust_reports(warehouse, chosen, "2023/24", home / f"reports-{workers}", settings.model_copy(
-                update={"report_workers": workers}))  # fmt: skip
+            with_workers = settings.model_copy(update={"report_workers": workers})
+            report_write.write_trust_reports(warehouse, chosen, "2023/24", home / f"reports-{workers}", with_workers)
             timings[workers] = time.perf_counter() - start
             print(f"write_trust_reports of the {len(chosen)}, {workers} process(es): {timings[workers]:.1f} s")
         print(f"  -> {timings[1] / timings[max(timings)]:.2f}x with {max(timings)} processes")

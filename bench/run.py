@@ -11,12 +11,13 @@ import uuid
 from pathlib import Path
 
 from bench.common import CENSUS, default_postgres, timed
-from expectations.runner import validate
-from flows.intake import identify, read_table
-from flows.pipeline import Context, ingest_path, source_info
-from flows.registry import BY_NAME, all_layouts
-from flows.settings import Settings
-from warehouse.schema import ensure_schema
+from sendflow.core.settings import Settings
+from sendflow.expectations.runner import validate
+from sendflow.intake.header import identify
+from sendflow.intake.reader import read_table
+from sendflow.loading.file_load import Context, ingest_path, source_info
+from sendflow.registry.datasets import BY_NAME, all_layouts
+from sendflow.warehouse.schema import ensure_schema
 
 
 def stages(path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from expectations.suite import (
+from sendflow.expectations.suite import (
     Reconciliation,
     Suite,
     at_least_rows,
@@ -12,9 +12,9 @@ from expectations.suite import (
     not_null,
     unique_together,
 )
-from transforms.common import STATUS_SYMBOLS
-from transforms.dsg_allocation import BASES, BLOCK_LABELS
-from warehouse.reference import known_la_codes
+from sendflow.transforms.common import STATUS_SYMBOLS
+from sendflow.transforms.dsg_allocation import BASES, BLOCK_LABELS
+from sendflow.warehouse.reference import known_la_codes
 
 GRAIN = "One row per LA per financial year per DSG block (schools ... total) per basis (before or after deductions)."
 

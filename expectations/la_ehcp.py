@@ -12,10 +12,19 @@ from datetime import date
 
 import polars as pl
 
-from expectations.suite import Suite, at_least_rows, between, in_set, is_true, matches, not_null, unique_together
-from transforms.common import STATUS_SYMBOLS
-from transforms.la_ehcp import ENGLAND, MEASURES
-from warehouse.reference import known_la_codes
+from sendflow.expectations.suite import (
+    Suite,
+    at_least_rows,
+    between,
+    in_set,
+    is_true,
+    matches,
+    not_null,
+    unique_together,
+)
+from sendflow.transforms.common import STATUS_SYMBOLS
+from sendflow.transforms.la_ehcp import ENGLAND, MEASURES
+from sendflow.warehouse.reference import known_la_codes
 
 GRAIN = (
     "One row per LA (3-digit DfE number, or 'ENG' for England) per calendar year (the January of a count, or "

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import polars as pl
 
-from expectations.suite import Suite, at_least_rows, between, in_set, is_true, matches, not_null, unique_together
-from transforms.common import STATUS_SYMBOLS
-from transforms.la_high_needs_spend import KINDS, MEASURES
-from warehouse.reference import known_la_codes, la_successors, local_authorities
+from sendflow.expectations.suite import (
+    Suite,
+    at_least_rows,
+    between,
+    in_set,
+    is_true,
+    matches,
+    not_null,
+    unique_together,
+)
+from sendflow.transforms.common import STATUS_SYMBOLS
+from sendflow.transforms.la_high_needs_spend import KINDS, MEASURES
+from sendflow.warehouse.reference import known_la_codes, la_successors, local_authorities
 
 GRAIN = (
     "One row per local authority (3-digit DfE number) per financial year per section 251 line, or documented "

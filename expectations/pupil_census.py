@@ -7,10 +7,19 @@ from __future__ import annotations
 
 import polars as pl
 
-from expectations.suite import Suite, at_least_rows, between, in_set, is_true, matches, not_null, unique_together
-from transforms.school_census import NEED_CODES
-from transforms.upn import UPN_STATUSES
-from warehouse.reference import known_la_codes
+from sendflow.expectations.suite import (
+    Suite,
+    at_least_rows,
+    between,
+    in_set,
+    is_true,
+    matches,
+    not_null,
+    unique_together,
+)
+from sendflow.transforms.school_census import NEED_CODES
+from sendflow.transforms.upn import UPN_STATUSES
+from sendflow.warehouse.reference import known_la_codes
 
 GRAIN = "One row per pupil (pupil_key) per school (URN) per census (academic year and term)."
 

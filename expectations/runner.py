@@ -17,8 +17,8 @@ from typing import Any
 
 import polars as pl
 
-from expectations.suite import Check, Reconciliation, Suite
-from transforms.common import SOURCE_ROW
+from sendflow.expectations.suite import Check, Reconciliation, Suite
+from sendflow.transforms.common import SOURCE_ROW
 
 _GX_LOCK = threading.Lock()
 

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import polars as pl
 
-from expectations.suite import Suite, at_least_rows, between, in_set, is_true, matches, not_null, unique_together
-from transforms.common import STATUS_SYMBOLS
-from warehouse.reference import known_la_codes
+from sendflow.expectations.suite import (
+    Suite,
+    at_least_rows,
+    between,
+    in_set,
+    is_true,
+    matches,
+    not_null,
+    unique_together,
+)
+from sendflow.transforms.common import STATUS_SYMBOLS
+from sendflow.warehouse.reference import known_la_codes
 
 GRAIN = "One row per school (URN) per academic year: published January-census pupil and SEN counts."
 

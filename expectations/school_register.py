@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from expectations.suite import Suite, at_least_rows, in_set, is_true, matches, not_null, unique_together
-from warehouse.reference import known_la_codes
+from sendflow.expectations.suite import Suite, at_least_rows, in_set, is_true, matches, not_null, unique_together
+from sendflow.warehouse.reference import known_la_codes
 
 GRAIN = "One row per establishment (URN) per register snapshot date; dim_school versions are derived from these."
 

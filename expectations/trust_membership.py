@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from expectations.suite import Suite, at_least_rows, is_true, matches, not_null, unique_together
+from sendflow.expectations.suite import Suite, at_least_rows, is_true, matches, not_null, unique_together
 
 GRAIN = "One row per establishment (URN) per group (Group UID) per group-links extract date."
 

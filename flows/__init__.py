@@ -1,1 +1,1 @@
-"""Prefect flows, intake, settings and the CLI: the thin layer that wires sources to the warehouse."""
+"""Prefect only: flows, tasks, events, artifacts, deployments and serve. The work itself is in the other rooms."""

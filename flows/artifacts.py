@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flows.pipeline import FileOutcome
-from flows.settings import Settings
+from sendflow.core.settings import Settings
+from sendflow.loading.file_load import FileOutcome
 
 
 def artifact_key(outcome: FileOutcome) -> str:

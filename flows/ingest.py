@@ -11,16 +11,18 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows import events
-from flows.artifacts import publish_run_records
-from flows.intake import Rejection, identify, read_head, sha256_of
-from flows.pipeline import Context, FileOutcome, ingest_path
-from flows.registry import BY_NAME, DATASETS, all_layouts
-from flows.settings import Settings, get_settings
-from flows.task_runners import task_runner_for
-from warehouse import ledger
-from warehouse.connection import Warehouse
-from warehouse.schema import ensure_schema
+from sendflow.core.settings import Settings, get_settings
+from sendflow.flows import events
+from sendflow.flows.artifacts import publish_run_records
+from sendflow.flows.task_runners import task_runner_for
+from sendflow.intake.header import identify
+from sendflow.intake.raw import Rejection, sha256_of
+from sendflow.intake.reader import read_head
+from sendflow.loading.file_load import Context, FileOutcome, ingest_path
+from sendflow.registry.datasets import BY_NAME, DATASETS, all_layouts
+from sendflow.warehouse import ledger
+from sendflow.warehouse.connection import Warehouse
+from sendflow.warehouse.schema import ensure_schema
 
 PUBLISH_LIMIT_PREFIX = "sendflow-publish-"
 _YEAR = re.compile(r"\b(\d{4}[/-]\d{2})\b")

@@ -11,12 +11,12 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-from flows.registry import BY_NAME
-from flows.settings import Settings, get_settings
-from warehouse.connection import Warehouse
-from warehouse.lake import Lake
-from warehouse.marts import existing_relations, views_reading, write_gold
-from warehouse.schema import ensure_schema
+from sendflow.core.settings import Settings, get_settings
+from sendflow.registry.datasets import BY_NAME
+from sendflow.warehouse.connection import Warehouse
+from sendflow.warehouse.lake import Lake
+from sendflow.warehouse.marts import existing_relations, views_reading, write_gold
+from sendflow.warehouse.schema import ensure_schema
 
 
 @dataclass
@@ -65,7 +65,8 @@ def refresh(settings: Settings, dataset_name: str, partitions: list[str]) -> Ref
             refreshed.gold.append((view.name, str(path), rows))
     kept = kept_reports(settings)
     if kept:
-        from reports.build import trusts_affected_by, write_trust_reports
+        from sendflow.reports.affected import trusts_affected_by
+        from sendflow.reports.write import write_trust_reports
 
         affected = sorted(kept & set(trusts_affected_by(warehouse, dataset_name, partitions)))
         for outcome in write_trust_reports(warehouse, affected, None, settings.reports_dir, settings):

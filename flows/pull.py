@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
 
-from flows import events
-from flows.fetch import Fetcher, NotPublished, Pulled, PullError
-from flows.settings import Settings, get_settings
+from sendflow.core.settings import Settings, get_settings
+from sendflow.flows import events
+from sendflow.landing.download import Fetcher, NotPublished, Pulled, PullError
 
 LONDON = ZoneInfo("Europe/London")
 # GIAS writes the day's extract overnight; before it appears, yesterday's is the newest.

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from flows.deployments import PROJECT_DIR, deployment_specs
-from flows.settings import Settings
+from sendflow.core.settings import Settings
+from sendflow.flows.deployments import PROJECT_DIR, deployment_specs
 
 STARTUP_TIMEOUT_SECONDS = 120.0
 
@@ -47,7 +47,7 @@ class Service:
             api_url = self._start_server()
             os.environ["PREFECT_API_URL"] = api_url
         _wait_for_health(api_url, self.server)
-        from flows.ingest import ensure_publish_limits
+        from sendflow.flows.ingest import ensure_publish_limits
 
         ensure_publish_limits()
         self._start_serving()
@@ -70,7 +70,7 @@ class Service:
         environment = _child_environment(self.settings)
         environment.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", "2")
         self.serving = subprocess.Popen(
-            [sys.executable, "-m", "flows.serve"], cwd=PROJECT_DIR, stdout=log, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "sendflow.flows.serve"], cwd=PROJECT_DIR, stdout=log, stderr=subprocess.STDOUT,
             env=environment, start_new_session=True,
         )  # fmt: skip
         self.report(f"serving the deployments of {PROJECT_DIR / 'prefect.yaml'} (log: {log.name})")
@@ -95,7 +95,7 @@ class Service:
         raise ServeError(f"deployments were not registered within {STARTUP_TIMEOUT_SECONDS:.0f} s")
 
     def _start_watcher(self) -> None:
-        from flows.watch import announce, watch
+        from sendflow.flows.watch import announce, watch
 
         self.watcher = threading.Thread(
             target=watch, args=(self.settings, announce, self.stop_watching), kwargs={"report": self.report},
@@ -191,7 +191,7 @@ def _free_port() -> int:
 def _serve_deployments() -> None:
     from prefect import serve
 
-    from flows.deployments import runner_deployments
+    from sendflow.flows.deployments import runner_deployments
 
     serve(*runner_deployments(deployment_specs()), print_starting_message=False)
 

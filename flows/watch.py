@@ -13,9 +13,9 @@ import threading
 import time
 from collections.abc import Callable
 
-from flows import events
-from flows.landing import Accepted, LandingZone
-from flows.settings import Settings
+from sendflow.core.settings import Settings
+from sendflow.flows import events
+from sendflow.landing.zone import Accepted, LandingZone
 
 log = logging.getLogger("sendflow.watch")
 
@@ -28,7 +28,7 @@ def announce(accepted: Accepted) -> str:
 
 
 def load_here(accepted: Accepted) -> str:
-    from flows.ingest import ingest_extract
+    from sendflow.flows.ingest import ingest_extract
 
     return ingest_extract(str(accepted.path), accepted.sha256).line()
 

@@ -16,7 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from reports.tables import NEED_NAMES, Chart, ReportTable, year_group_shares
+from sendflow.reports.tables import NEED_NAMES, Chart, ReportTable, year_group_shares
 
 TRUST, LA, NATIONAL, FLAGGED = "#1f4e79", "#d9730d", "#8c8c8c", "#c0392b"
 HIDDEN = "#d9d9d9"

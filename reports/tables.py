@@ -13,8 +13,8 @@ from typing import Literal
 
 import polars as pl
 
-from reports.disclosure import Suppression, suppress
-from transforms.school_census import NEED_CODES
+from sendflow.reports.disclosure import Suppression, suppress
+from sendflow.transforms.school_census import NEED_CODES
 
 Kind = Literal["text", "count", "pct", "pp", "gbp", "index", "year"]
 # Below this many schools a "national" figure cannot be all of England (about 24,400 schools publish a census).

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from flows.pipeline import Context
-from flows.settings import Settings
-from warehouse.connection import Warehouse
-from warehouse.schema import ensure_schema
+from sendflow.core.settings import Settings
+from sendflow.loading.file_load import Context
+from sendflow.warehouse.connection import Warehouse
+from sendflow.warehouse.schema import ensure_schema
 
 PROJECT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = PROJECT / "data" / "sample"
@@ -121,6 +121,6 @@ def sendflow_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Setting
 
 
 def count_rows(warehouse: Warehouse, table: str, where: str = "") -> int:
-    from warehouse.ledger import query
+    from sendflow.warehouse.ledger import query
 
     return int(query(warehouse, f"SELECT COUNT(*) AS n FROM {table} {where}")["n"][0])

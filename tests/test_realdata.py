@@ -7,10 +7,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.pipeline import Context, ingest_path
+from sendflow.loading.file_load import Context, ingest_path
+from sendflow.warehouse import ledger
+from sendflow.warehouse.reference import known_la_codes
 from tests.conftest import count_rows
-from warehouse import ledger
-from warehouse.reference import known_la_codes
 
 pytestmark = pytest.mark.realdata
 

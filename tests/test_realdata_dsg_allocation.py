@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.pipeline import Context, ingest_path
+from sendflow.loading.file_load import Context, ingest_path
+from sendflow.warehouse import ledger
 from tests.conftest import count_rows
-from warehouse import ledger
 
 pytestmark = pytest.mark.realdata
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.pipeline import Context, FileOutcome, ingest_path
-from flows.settings import Settings
+from sendflow.core.settings import Settings
+from sendflow.loading.file_load import Context, FileOutcome, ingest_path
+from sendflow.warehouse import ledger
+from sendflow.warehouse.schema import ensure_schema
 from tests.conftest import count_rows
-from warehouse import ledger
-from warehouse.schema import ensure_schema
 
 pytestmark = pytest.mark.realdata
 

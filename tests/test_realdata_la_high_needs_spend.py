@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 from openpyxl.utils import column_index_from_string
 
-from flows.pipeline import Context, ingest_path
+from sendflow.loading.file_load import Context, ingest_path
+from sendflow.warehouse import ledger
 from tests.conftest import count_rows
-from warehouse import ledger
 
 pytestmark = pytest.mark.realdata
 

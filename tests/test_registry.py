@@ -6,17 +6,17 @@ import importlib
 
 import pytest
 
-from expectations.suite import Suite
-from flows.registry import DATASETS
+from sendflow.expectations.suite import Suite
+from sendflow.registry.datasets import DATASETS
+from sendflow.warehouse import models
 from tests.conftest import PROJECT
-from warehouse import models
 
 
 @pytest.mark.parametrize("dataset", DATASETS, ids=lambda d: d.name)
 def test_dataset_has_a_module_in_every_layer(dataset) -> None:
-    transform = importlib.import_module(f"transforms.{dataset.name}")
-    expectations = importlib.import_module(f"expectations.{dataset.name}")
-    model_module = importlib.import_module(f"warehouse.models.{dataset.name}")
+    transform = importlib.import_module(f"sendflow.transforms.{dataset.name}")
+    expectations = importlib.import_module(f"sendflow.expectations.{dataset.name}")
+    model_module = importlib.import_module(f"sendflow.warehouse.models.{dataset.name}")
 
     assert transform.LAYOUTS and all(layout.dataset == dataset.name for layout in transform.LAYOUTS)
     assert dataset.build is transform.build

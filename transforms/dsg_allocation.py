@@ -13,7 +13,7 @@ import re
 
 import polars as pl
 
-from transforms.common import (
+from sendflow.transforms.common import (
     CONTROLS,
     SOURCE_ROW,
     Layout,

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.common import code_text
-from warehouse.reference import la_code_by_ons_code
+from sendflow.transforms.common import code_text
+from sendflow.warehouse.reference import la_code_by_ons_code
 
 
 def la_code(number: str, ons: str | None = None) -> pl.Expr:

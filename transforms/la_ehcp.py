@@ -66,7 +66,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from transforms.common import (
+from sendflow.transforms.common import (
     SOURCE_ROW,
     Layout,
     SourceError,

@@ -49,7 +49,7 @@ from typing import Literal
 
 import polars as pl
 
-from transforms.common import (
+from sendflow.transforms.common import (
     SOURCE_ROW,
     Layout,
     SourceError,

@@ -24,8 +24,8 @@ from datetime import date
 
 import polars as pl
 
-from transforms.common import SOURCE_ROW, Layout, SourceError, SourceInfo, code_text, harmonise_columns
-from transforms.upn import upn_status
+from sendflow.transforms.common import SOURCE_ROW, Layout, SourceError, SourceInfo, code_text, harmonise_columns
+from sendflow.transforms.upn import upn_status
 
 PUPIL_CSV = Layout(
     name="pupil_census_csv",
@@ -150,7 +150,7 @@ def build(raw: pl.DataFrame, source: SourceInfo) -> dict[str, pl.DataFrame]:
 def census_day_of(term: str, academic_year: str) -> date:
     """The DfE census day of a term: autumn the first Thursday of October, spring the third Thursday of
     January, summer the third Thursday of May."""
-    from transforms.common import academic_year_start, spring_census_date
+    from sendflow.transforms.common import academic_year_start, spring_census_date
 
     start = academic_year_start(academic_year)
     if term == "spring":

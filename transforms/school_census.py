@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.common import (
+from sendflow.transforms.common import (
     SOURCE_ROW,
     Layout,
     SourceError,

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.school_links import school_lineage
-from transforms.trust_membership import ACADEMY_TRUST_TYPES, trust_memberships
+from sendflow.transforms.school_links import school_lineage
+from sendflow.transforms.trust_membership import ACADEMY_TRUST_TYPES, trust_memberships
 
 # Group and phase are described, not tracked: GIAS and the performance tables word them differently
 # ('Academies' / 'Academy'), so tracking them would open a version whenever the source switched.

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.common import SOURCE_ROW, Layout, SourceInfo, code_text, extract_date, harmonise_columns, parse_dmy
+from sendflow.transforms.common import (
+    SOURCE_ROW,
+    Layout,
+    SourceInfo,
+    code_text,
+    extract_date,
+    harmonise_columns,
+    parse_dmy,
+)
 
 ESTABLISHMENT_LINKS = Layout(
     name="gias_establishment_links",

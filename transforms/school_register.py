@@ -7,7 +7,7 @@ from datetime import date
 
 import polars as pl
 
-from transforms.common import (
+from sendflow.transforms.common import (
     SOURCE_ROW,
     Layout,
     SourceError,

@@ -6,10 +6,10 @@ import re
 
 from psycopg import sql
 
-from warehouse import models
-from warehouse.connection import Warehouse
-from warehouse.ledger import now
-from warehouse.views import VIEWS
+from sendflow.warehouse import models
+from sendflow.warehouse.connection import Warehouse
+from sendflow.warehouse.ledger import now
+from sendflow.warehouse.views import VIEWS
 
 # Quarantine records are pupil rows held back whole: not for BI roles at all.
 NOT_FOR_BI = frozenset({"etl_quarantine", "alembic_version"})

@@ -146,7 +146,7 @@ class SqliteSession(Session):
         return result
 
     def ingest(self, table: sa.Table, frame: pl.DataFrame, target: str | None = None) -> None:
-        from warehouse.frames import to_arrow
+        from sendflow.warehouse.frames import to_arrow
 
         if frame.height:
             self._cursor.adbc_ingest(target or table.name, to_arrow(frame, table), mode="append")
@@ -189,7 +189,7 @@ class PostgresSession(Session):
 
     def ingest(self, table: sa.Table, frame: pl.DataFrame, target: str | None = None) -> None:
         """Binary COPY: measured here at ~800,000 rows/s for the pupil census, above CSV COPY."""
-        from warehouse.frames import conform
+        from sendflow.warehouse.frames import conform
 
         if not frame.height:
             return

@@ -2,7 +2,7 @@
 
 Regenerate the committed copy from the project root with
 
-    .venv/bin/python -m warehouse.dictionary > docs/data-dictionary.md
+    .venv/bin/python -m sendflow.warehouse.dictionary > docs/data-dictionary.md
 
 tests/warehouse/test_dictionary.py fails while the committed copy differs from what this module renders.
 """
@@ -16,13 +16,13 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from warehouse import models
-from warehouse.connection import Warehouse
-from warehouse.ledger import query
-from warehouse.schema import ensure_schema
-from warehouse.views import VIEW_COLUMNS, VIEWS
+from sendflow.warehouse import models
+from sendflow.warehouse.connection import Warehouse
+from sendflow.warehouse.ledger import query
+from sendflow.warehouse.schema import ensure_schema
+from sendflow.warehouse.views import VIEW_COLUMNS, VIEWS
 
-REGENERATE = ".venv/bin/python -m warehouse.dictionary > docs/data-dictionary.md"
+REGENERATE = ".venv/bin/python -m sendflow.warehouse.dictionary > docs/data-dictionary.md"
 
 # The contract's primary-need codes, which it names as a pattern rather than column by column.
 NEED_CODES = ("asd", "hi", "mld", "msi", "nsa", "oth", "pd", "pmld", "semh", "slcn", "sld", "spld", "vi")

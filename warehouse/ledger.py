@@ -9,9 +9,9 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from warehouse import models
-from warehouse.connection import Session, Warehouse
-from warehouse.frames import from_arrow
+from sendflow.warehouse import models
+from sendflow.warehouse.connection import Session, Warehouse
+from sendflow.warehouse.frames import from_arrow
 
 LEDGER = models.EtlLoad.__table__
 QUARANTINE = models.EtlQuarantine.__table__

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from warehouse.connection import Warehouse
-from warehouse.ledger import query
+from sendflow.warehouse.connection import Warehouse
+from sendflow.warehouse.ledger import query
 
 
 def schools_by_laestab(warehouse: Warehouse) -> pl.DataFrame:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from warehouse import ledger
-from warehouse.connection import Warehouse
-from warehouse.lake import Lake
-from warehouse.schema import existing_tables
-from warehouse.views import VIEWS, View
+from sendflow.warehouse import ledger
+from sendflow.warehouse.connection import Warehouse
+from sendflow.warehouse.lake import Lake
+from sendflow.warehouse.schema import existing_tables
+from sendflow.warehouse.views import VIEWS, View
 
 
 def views_reading(tables: Iterable[str]) -> list[View]:

@@ -17,12 +17,12 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from warehouse import models
-from warehouse.connection import Session, Warehouse
-from warehouse.faults import fault_point
-from warehouse.frames import from_arrow
-from warehouse.lake import Lake, StagedFile
-from warehouse.ledger import LoadRecord, insert_load, insert_quarantine, record_outcome, update_load
+from sendflow.warehouse import models
+from sendflow.warehouse.connection import Session, Warehouse
+from sendflow.warehouse.faults import fault_point
+from sendflow.warehouse.frames import from_arrow
+from sendflow.warehouse.lake import Lake, StagedFile
+from sendflow.warehouse.ledger import LoadRecord, insert_load, insert_quarantine, record_outcome, update_load
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.schema import CreateIndex, CreateTable, SetColumnComment, SetTableComment
 
-from warehouse import migrate, models
-from warehouse.connection import Session, Warehouse
-from warehouse.reference import la_ons_codes, la_successors, local_authorities
-from warehouse.views import VIEW_COLUMNS, VIEWS
+from sendflow.warehouse import migrate, models
+from sendflow.warehouse.connection import Session, Warehouse
+from sendflow.warehouse.reference import la_ons_codes, la_successors, local_authorities
+from sendflow.warehouse.views import VIEW_COLUMNS, VIEWS
 
 SCHEMA_LOCK_KEY = 7_310_442  # any constant: serialises concurrent schema creation on PostgreSQL
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from expectations.dsg_allocation import SUITE
-from expectations.runner import validate
+from sendflow.expectations.dsg_allocation import SUITE
+from sendflow.expectations.runner import validate
+from sendflow.transforms.common import CONTROLS, SourceInfo
+from sendflow.transforms.dsg_allocation import build
 from tests.transforms.test_dsg_allocation import CAMDEN, ENGLAND, HACKNEY, TITLE, sheet
-from transforms.common import CONTROLS, SourceInfo
-from transforms.dsg_allocation import build
 
 
 def check(*rows: list[str | None]):

@@ -7,14 +7,15 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from expectations.runner import validate
-from flows.intake import identify, read_table
-from flows.pipeline import source_info
-from flows.registry import BY_NAME, all_layouts
+from sendflow.expectations.runner import validate
+from sendflow.intake.header import identify
+from sendflow.intake.reader import read_table
+from sendflow.loading.file_load import source_info
+from sendflow.registry.datasets import BY_NAME, all_layouts
+from sendflow.transforms.common import CONTROLS
 from tests.conftest import SAMPLE_DIR
 from tests.pupils import School, pupils
 from tests.transforms.test_pupil_census import transform as pupil_transform
-from transforms.common import CONTROLS
 
 
 def _corrupt(frame: pl.DataFrame, column: str, every: int, value: str | None) -> pl.DataFrame:

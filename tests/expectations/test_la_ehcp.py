@@ -6,10 +6,10 @@ import json
 
 import polars as pl
 
-from expectations.la_ehcp import SUITE
-from expectations.runner import Validation, validate
-from transforms.common import SOURCE_ROW, SourceInfo
-from transforms.la_ehcp import CASELOAD_2025, la_ehcp_observation
+from sendflow.expectations.la_ehcp import SUITE
+from sendflow.expectations.runner import Validation, validate
+from sendflow.transforms.common import SOURCE_ROW, SourceInfo
+from sendflow.transforms.la_ehcp import CASELOAD_2025, la_ehcp_observation
 
 HEADER = (
     "time_period", "geographic_level", "region_code", "old_la_code", "la_name", "breakdown_topic", "breakdown",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from expectations.la_high_needs_spend import SUITE
-from expectations.runner import Validation, validate
-from transforms.common import SOURCE_ROW, SourceInfo
-from transforms.la_high_needs_spend import EES_OUTTURN, fct_la_high_needs_spend
+from sendflow.expectations.la_high_needs_spend import SUITE
+from sendflow.expectations.runner import Validation, validate
+from sendflow.transforms.common import SOURCE_ROW, SourceInfo
+from sendflow.transforms.la_high_needs_spend import EES_OUTTURN, fct_la_high_needs_spend
 
 HEADER = (
     "time_period", "geographic_level", "old_la_code", "category_of_expenditure",

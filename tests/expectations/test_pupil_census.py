@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from expectations.pupil_census import SUITE
-from expectations.runner import validate
+from sendflow.expectations.pupil_census import SUITE
+from sendflow.expectations.runner import validate
 from tests.pupils import School, pupils
 from tests.transforms.test_pupil_census import raw, transform
 

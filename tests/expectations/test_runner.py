@@ -7,9 +7,9 @@ import json
 import polars as pl
 import pytest
 
-from expectations.runner import SuiteError, validate
-from expectations.suite import Suite, at_least_rows, between, is_true, matches, not_null, unique_together
-from transforms.common import SOURCE_ROW
+from sendflow.expectations.runner import SuiteError, validate
+from sendflow.expectations.suite import Suite, at_least_rows, between, is_true, matches, not_null, unique_together
+from sendflow.transforms.common import SOURCE_ROW
 
 SUITE = Suite(
     dataset="tiny",

@@ -7,10 +7,10 @@ import json
 import polars as pl
 import pytest
 
-from expectations.runner import Validation, validate
-from expectations.school_census import SUITE
-from transforms.common import SOURCE_ROW, SourceInfo
-from transforms.school_census import PERF_TABLES, SEN_UNDERLYING, fct_school_census
+from sendflow.expectations.runner import Validation, validate
+from sendflow.expectations.school_census import SUITE
+from sendflow.transforms.common import SOURCE_ROW, SourceInfo
+from sendflow.transforms.school_census import PERF_TABLES, SEN_UNDERLYING, fct_school_census
 
 HEADER = ("URN", "LA", "ESTAB", "SCHOOLTYPE", "NOR", "TSENELSE", "PSENELSE", "TSENELK", "PSENELK")
 # 10 of 200 pupils have an EHC plan (5%), 30 have SEN support (15%).

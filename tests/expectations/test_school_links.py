@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from expectations.runner import validate
-from expectations.school_links import SUITE
+from sendflow.expectations.runner import validate
+from sendflow.expectations.school_links import SUITE
 from tests.transforms.test_school_links import links
 
 

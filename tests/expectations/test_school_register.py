@@ -6,10 +6,10 @@ from datetime import date
 
 import polars as pl
 
-from expectations.runner import Validation, validate
-from expectations.school_register import SUITE
-from transforms.common import SOURCE_ROW, SourceInfo
-from transforms.school_register import GIAS_ESTABLISHMENTS, PERF_SCHOOL_INFORMATION, school_register_snapshot
+from sendflow.expectations.runner import Validation, validate
+from sendflow.expectations.school_register import SUITE
+from sendflow.transforms.common import SOURCE_ROW, SourceInfo
+from sendflow.transforms.school_register import GIAS_ESTABLISHMENTS, PERF_SCHOOL_INFORMATION, school_register_snapshot
 
 HEADER = (
     "URN", "LA", "ESTAB", "LAESTAB", "SCHNAME", "SCHSTATUS", "OPENDATE", "CLOSEDATE", "MINORGROUP", "SCHOOLTYPE",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from expectations.runner import validate
-from expectations.trust_membership import SUITE
+from sendflow.expectations.runner import validate
+from sendflow.expectations.trust_membership import SUITE
 from tests.transforms.test_trust_membership import A, extract
 
 

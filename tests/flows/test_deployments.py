@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from flows.deployments import deployment_specs, load_flow, schedules_of, triggers_of
-from flows.events import DATASET_LOADED, EXTRACT_LANDED
+from sendflow.flows.deployments import deployment_specs, load_flow, schedules_of, triggers_of
+from sendflow.flows.events import DATASET_LOADED, EXTRACT_LANDED
 
 SPECS = deployment_specs()
 _PAYLOAD_FIELD = re.compile(r"\{\{\s*event\.payload\.(\w+)\s*\}\}")

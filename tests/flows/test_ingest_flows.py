@@ -9,13 +9,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.ingest import ingest_extract, publish_limit_name, with_task_runner
-from flows.intake import sha256_of
-from flows.settings import Settings
-from flows.task_runners import TaskRunnerError, task_runner_for
+from sendflow.core.settings import Settings
+from sendflow.flows.ingest import ingest_extract, publish_limit_name, with_task_runner
+from sendflow.flows.task_runners import TaskRunnerError, task_runner_for
+from sendflow.intake.raw import sha256_of
+from sendflow.warehouse import ledger
+from sendflow.warehouse.connection import Warehouse
 from tests.conftest import SAMPLE_DIR, count_rows
-from warehouse import ledger
-from warehouse.connection import Warehouse
 
 pytestmark = [pytest.mark.prefect, pytest.mark.usefixtures("prefect_server")]
 
@@ -188,7 +188,7 @@ def test_the_watcher_on_its_own_loads_what_lands_and_refuses_what_is_unsafe(
     """No served deployment would hear an event, so `sendflow watch --mode inline` loads through ingest-extract."""
     import threading
 
-    from flows.watch import delivery_for, load_here, watch
+    from sendflow.flows.watch import delivery_for, load_here, watch
 
     settings = sendflow_env.model_copy(update={"watch_settle_seconds": 0, "watch_interval_seconds": 0.1})
     settings.landing_dir.mkdir(parents=True)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flows.marts import kept_reports, refresh
-from flows.pipeline import Context
-from reports.build import DEMO_TRUST_ID, trust_report_dir
+from sendflow.flows.marts import kept_reports, refresh
+from sendflow.loading.file_load import Context
+from sendflow.reports.read import DEMO_TRUST_ID
+from sendflow.reports.write import trust_report_dir
+from sendflow.warehouse import ledger
 from tests.reports.conftest import demo_returns_seed, demo_warehouse_file, report_context  # noqa: F401 - fixtures
-from warehouse import ledger
 
 
 def _partitions(context: Context, dataset: str) -> list[str]:

@@ -20,10 +20,10 @@ from typing import Any
 import polars as pl
 import pytest
 
+from sendflow.warehouse import ledger
+from sendflow.warehouse.connection import Warehouse
 from tests.conftest import PROJECT, SAMPLE_DIR
 from tests.http_source import Source, http_source
-from warehouse import ledger
-from warehouse.connection import Warehouse
 
 pytestmark = [pytest.mark.service, pytest.mark.prefect]
 
@@ -95,7 +95,7 @@ def service(tmp_path: Path, gias: Source) -> Iterator[Running]:
     output = tmp_path / "serve.out"
     with open(output, "w") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "flows.cli", "serve"], cwd=PROJECT, env=environment, stdout=sink,
+            [sys.executable, "-m", "sendflow.cli.main", "serve"], cwd=PROJECT, env=environment, stdout=sink,
             stderr=subprocess.STDOUT, text=True, start_new_session=True,
         )  # fmt: skip
     running = Running(home, process, output, gias)

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from flows.pipeline import Context, ingest_path
-from flows.settings import Settings
-from flows.synth import generate_census
-from reports.build import DEMO_MEMBERSHIP_FILE, DEMO_TRUST_ID
+from sendflow.core.settings import Settings
+from sendflow.loading.file_load import Context, ingest_path
+from sendflow.reports.read import DEMO_MEMBERSHIP_FILE, DEMO_TRUST_ID
+from sendflow.synthetic.writers import generate_census
+from sendflow.warehouse.schema import ensure_schema
 from tests.conftest import SAMPLE_DIR
-from warehouse.schema import ensure_schema
 
 YEAR = "2023/24"
 SAMPLE_FILES = (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import html.parser
 import math
 
-from warehouse.connection import Warehouse
-from warehouse.ledger import query
+from sendflow.warehouse.connection import Warehouse
+from sendflow.warehouse.ledger import query
 
 COMPLETE = "c.total_pupils IS NOT NULL AND c.ehc_plan IS NOT NULL AND c.sen_support IS NOT NULL"
 MEMBER = "d.urn = c.urn AND d.valid_from <= c.census_date AND (d.valid_to IS NULL OR d.valid_to > c.census_date)"

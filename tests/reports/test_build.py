@@ -10,23 +10,16 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from flows.pipeline import Context
-from flows.settings import Settings
-from reports.build import (
-    DEMO_TRUST_ID,
-    ReportError,
-    load_trust_data,
-    render_report,
-    trusts_affected_by,
-    write_all_trust_reports,
-    write_trust_report,
-    write_trust_reports,
-)
+from sendflow.core.settings import Settings
+from sendflow.loading.file_load import Context
+from sendflow.reports.affected import trusts_affected_by
+from sendflow.reports.read import DEMO_TRUST_ID, ReportError, load_trust_data
+from sendflow.reports.write import render_report, write_all_trust_reports, write_trust_report, write_trust_reports
+from sendflow.warehouse import ledger
+from sendflow.warehouse.schema import ensure_schema
 from tests.conftest import _reset_postgres
 from tests.reports.conftest import load_demo
 from tests.reports.test_disclosure import pinned_by_non_negativity, recoverable_by_brute_force, recoverable_by_rank
-from warehouse import ledger
-from warehouse.schema import ensure_schema
 
 
 def test_the_report_and_its_tables_are_written_beside_each_other(report_context: Context, tmp_path: Path) -> None:
@@ -71,11 +64,11 @@ def test_an_unknown_trust_or_year_is_a_clear_error(report_context: Context, tmp_
 
 
 def test_a_trust_with_no_census_loaded_has_nothing_to_report(context: Context, tmp_path: Path) -> None:
-    from tests.flows.test_pipeline_membership import A, _gias_file, _member
+    from tests.loading.test_file_load_membership import A, _gias_file, _member
 
     links = _gias_file(tmp_path / "allgroupslinksdata20210115.csv", "gias_all_links.header.csv",
                        [_member("140001", A, "01-09-2019")])  # fmt: skip
-    from flows.pipeline import ingest_path
+    from sendflow.loading.file_load import ingest_path
 
     assert ingest_path(links, None, context).status == "loaded"
     with pytest.raises(ReportError, match="nothing is loaded for trust 5001"):
@@ -91,7 +84,7 @@ def test_all_trusts_get_a_folder_each_and_an_index(report_context: Context, tmp_
 
 def _invent_trusts(context: Context, tmp_path: Path, trusts: int, size: int) -> list[str]:
     """`trusts` invented trusts of `size` schools of the 2023/24 census that belong to no trust yet."""
-    from tests.flows.test_pipeline_membership import _gias_file, _member
+    from tests.loading.test_file_load_membership import _gias_file, _member
 
     free = ledger.query(
         context.warehouse,
@@ -105,7 +98,7 @@ def _invent_trusts(context: Context, tmp_path: Path, trusts: int, size: int) -> 
         for urn in free[n * size : (n + 1) * size]
     ]
     links = _gias_file(tmp_path / "invented_allgroupslinksdata20240902.csv", "gias_all_links.header.csv", rows)
-    from flows.pipeline import ingest_path
+    from sendflow.loading.file_load import ingest_path
 
     assert ingest_path(links, None, context).status == "loaded"
     return ids

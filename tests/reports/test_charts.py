@@ -9,11 +9,11 @@ from datetime import date
 import polars as pl
 from PIL import Image
 
-from reports import charts
-from reports.tables import TrustData, trust_report
+from sendflow.reports import charts
+from sendflow.reports.tables import TrustData, trust_report
+from sendflow.transforms.school_census import NEED_CODES
 from tests.reports.test_report_browser import blank
 from tests.reports.test_tables import YEAR, la_census, members, pupils
-from transforms.school_census import NEED_CODES
 
 
 def _report() -> object:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.cli import main
-from flows.pipeline import Context
+from sendflow.cli.main import main
+from sendflow.loading.file_load import Context
 
 
 def test_report_writes_the_page_and_prints_its_path(

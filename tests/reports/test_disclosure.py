@@ -14,7 +14,7 @@ import random
 import numpy as np
 import pytest
 
-from reports.disclosure import Cell, determined_cells, suppress
+from sendflow.reports.disclosure import Cell, determined_cells, suppress
 
 
 def with_totals(interior: list[list[int]], row_totals: bool = True, column_totals: bool = True) -> list[list[int]]:

@@ -10,8 +10,8 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 
-from reports import exports
-from reports.tables import Column, ReportTable, TrustData, schools
+from sendflow.reports import exports
+from sendflow.reports.tables import Column, ReportTable, TrustData, schools
 
 DANGEROUS = ['=HYPERLINK("x")', "+44 1234", "-cmd", "@SUM(A1)", "\tTabbed", "\rReturned"]
 

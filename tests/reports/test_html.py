@@ -13,10 +13,11 @@ import polars as pl
 import pytest
 from PIL import Image
 
-from flows.pipeline import Context
-from reports import html
-from reports.build import DEMO_TRUST_ID, write_trust_report
-from reports.tables import Column, ReportTable, TrustReport
+from sendflow.loading.file_load import Context
+from sendflow.reports import html
+from sendflow.reports.read import DEMO_TRUST_ID
+from sendflow.reports.tables import Column, ReportTable, TrustReport
+from sendflow.reports.write import write_trust_report
 from tests.reports.pages import assert_page_matches_warehouse, page_cells
 
 YEAR = "2023/24"

@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from flows.pipeline import Context
-from reports.build import DEMO_TRUST_ID, write_trust_report
+from sendflow.loading.file_load import Context
+from sendflow.reports.read import DEMO_TRUST_ID
+from sendflow.reports.write import write_trust_report
 from tests.reports.pages import assert_page_matches_warehouse, page_cells
 
 pytestmark = pytest.mark.browser

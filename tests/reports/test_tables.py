@@ -7,7 +7,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from reports.tables import (
+from sendflow.reports.tables import (
     TrustData,
     la_funding,
     need_by_year_group,
@@ -18,7 +18,7 @@ from reports.tables import (
     trust_report,
     year_group_shares,
 )
-from transforms.school_census import NEED_CODES
+from sendflow.transforms.school_census import NEED_CODES
 
 YEAR = "2023/24"
 STATUS = {"total_pupils_status": pl.String, "ehc_plan_status": pl.String, "sen_support_status": pl.String}

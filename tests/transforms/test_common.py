@@ -7,7 +7,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from transforms.common import (
+from sendflow.transforms.common import (
     SOURCE_ROW,
     Layout,
     academic_year_in_text,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from transforms.common import CONTROLS, SOURCE_ROW, SourceError, SourceInfo
-from transforms.dsg_allocation import block_columns, build, financial_year_from_title
+from sendflow.transforms.common import CONTROLS, SOURCE_ROW, SourceError, SourceInfo
+from sendflow.transforms.dsg_allocation import block_columns, build, financial_year_from_title
 
 HEADER = [
     "column_1", "column_2", "Schools block (£s)", "Central school services block (£s)", "High needs block (£s)",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.la_codes import la_code, ons_code_agrees
+from sendflow.transforms.la_codes import la_code, ons_code_agrees
 
 
 def test_the_dfe_number_wins_and_an_ons_code_fills_a_missing_one() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from transforms.common import SOURCE_ROW, SourceError, SourceInfo
-from transforms.la_ehcp import (
+from sendflow.transforms.common import SOURCE_ROW, SourceError, SourceInfo
+from sendflow.transforms.la_ehcp import (
     AGE_CASELOAD_2022,
     CASELOAD_2025,
     COLUMNS,

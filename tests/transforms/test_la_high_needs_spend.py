@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from transforms.common import SOURCE_ROW, SourceError, SourceInfo
-from transforms.la_high_needs_spend import (
+from sendflow.transforms.common import SOURCE_ROW, SourceError, SourceInfo
+from sendflow.transforms.la_high_needs_spend import (
     BENCHMARKING,
     COLUMNS,
     EES_BUDGET,

@@ -9,9 +9,9 @@ from datetime import date
 import polars as pl
 import pytest
 
+from sendflow.transforms.common import SOURCE_ROW, SourceError, SourceInfo
+from sendflow.transforms.pupil_census import COLUMNS, PUPIL_CSV, build, census_day_of, fct_pupil_census, pupil_key
 from tests.pupils import School, pupils
-from transforms.common import SOURCE_ROW, SourceError, SourceInfo
-from transforms.pupil_census import COLUMNS, PUPIL_CSV, build, census_day_of, fct_pupil_census, pupil_key
 
 KEY = b"test-secret-not-for-production"
 SCHOOLS = pl.DataFrame({"laestab": ["2022001"], "urn": ["100050"]})

@@ -7,8 +7,8 @@ from datetime import date
 import polars as pl
 import pytest
 
-from transforms.common import SOURCE_ROW, SourceInfo
-from transforms.school_census import COLUMNS, PERF_TABLES, SEN_UNDERLYING, build, fct_school_census
+from sendflow.transforms.common import SOURCE_ROW, SourceInfo
+from sendflow.transforms.school_census import COLUMNS, PERF_TABLES, SEN_UNDERLYING, build, fct_school_census
 
 
 def raw(columns: dict[str, list[str | None]]) -> pl.DataFrame:

@@ -6,8 +6,8 @@ from datetime import date
 
 import polars as pl
 
-from transforms.common import SOURCE_ROW, SourceInfo
-from transforms.school_links import ESTABLISHMENT_LINKS, build, school_lineage, school_link
+from sendflow.transforms.common import SOURCE_ROW, SourceInfo
+from sendflow.transforms.school_links import ESTABLISHMENT_LINKS, build, school_lineage, school_link
 
 COLUMNS = ("URN", "LinkURN", "LinkName", "LinkType", "LinkEstablishedDate")
 

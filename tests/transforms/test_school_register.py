@@ -7,9 +7,9 @@ from datetime import date
 import polars as pl
 import pytest
 
-from transforms.common import SOURCE_ROW, SourceInfo
-from transforms.school_dimensions import DIM_SCHOOL_COLUMNS, dim_school, dim_trust
-from transforms.school_register import (
+from sendflow.transforms.common import SOURCE_ROW, SourceInfo
+from sendflow.transforms.school_dimensions import DIM_SCHOOL_COLUMNS, dim_school, dim_trust
+from sendflow.transforms.school_register import (
     GIAS_ESTABLISHMENTS,
     PERF_SCHOOL_INFORMATION,
     SNAPSHOT_COLUMNS,

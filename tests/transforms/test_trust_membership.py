@@ -7,8 +7,8 @@ from datetime import date
 import polars as pl
 import pytest
 
-from transforms.common import SOURCE_ROW, SourceError, SourceInfo
-from transforms.trust_membership import GROUP_LINKS, build, trust_membership_snapshot, trust_memberships
+from sendflow.transforms.common import SOURCE_ROW, SourceError, SourceInfo
+from sendflow.transforms.trust_membership import GROUP_LINKS, build, trust_membership_snapshot, trust_memberships
 
 COLUMNS = ("URN", "Group UID", "Group ID", "Group Name", "Group Type", "Joined date", "Companies House Number")
 

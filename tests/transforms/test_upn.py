@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from transforms.upn import check_letter, expected_check_letter, upn_status
+from sendflow.transforms.upn import check_letter, expected_check_letter, upn_status
 
 
 def test_check_letter_of_worked_examples() -> None:

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from sendflow.warehouse import dictionary, models
+from sendflow.warehouse.connection import Warehouse
+from sendflow.warehouse.ledger import query
+from sendflow.warehouse.schema import ensure_schema
+from sendflow.warehouse.views import VIEWS
 from tests.conftest import CONTRACT, PROJECT
-from warehouse import dictionary, models
-from warehouse.connection import Warehouse
-from warehouse.ledger import query
-from warehouse.schema import ensure_schema
-from warehouse.views import VIEWS
 
 DICTIONARY = PROJECT / "docs" / "data-dictionary.md"
 
@@ -97,7 +97,7 @@ def test_every_view_and_view_column_is_described(committed: str, view_columns: d
         assert view_columns[view.name], f"view {view.name} has no columns in a fresh warehouse"
         assert list(section.columns) == view_columns[view.name], f"view {view.name}'s columns differ"
         undescribed = [c for c in view_columns[view.name] if not section.columns[c]]
-        assert not undescribed, f"describe {view.name}.{undescribed} in warehouse.dictionary.VIEW_COLUMNS"
+        assert not undescribed, f"describe {view.name}.{undescribed} in sendflow.warehouse.dictionary.VIEW_COLUMNS"
 
 
 def test_view_descriptions_name_only_columns_the_views_have(view_columns: dict[str, list[str]]) -> None:

@@ -16,11 +16,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.pipeline import Context, ingest_path
-from flows.settings import Settings
+from sendflow.core.settings import Settings
+from sendflow.loading.file_load import Context, ingest_path
+from sendflow.warehouse import ledger
+from sendflow.warehouse.schema import ensure_schema
 from tests.conftest import PROJECT, SAMPLE_DIR, _reset_postgres
-from warehouse import ledger
-from warehouse.schema import ensure_schema
 
 BASELINE = [SAMPLE_DIR / "england_school_information_2023-24.csv", SAMPLE_DIR / "england_census_2018-19.csv"]
 OFFERED = SAMPLE_DIR / "england_census_2023-24.csv"
@@ -29,8 +29,8 @@ PUBLISHED = ["fct_school_census", "dim_school", "dim_trust", "school_register_sn
 CHILD = """
 import sys
 from pathlib import Path
-from flows.pipeline import Context, ingest_path
-from flows.settings import Settings
+from sendflow.loading.file_load import Context, ingest_path
+from sendflow.core.settings import Settings
 context = Context.from_settings(Settings(home=Path(sys.argv[1]), warehouse_url=sys.argv[2]))
 outcome = ingest_path(Path(sys.argv[3]), None, context)
 print(outcome.status)

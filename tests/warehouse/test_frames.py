@@ -8,8 +8,8 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from warehouse.frames import arrow_schema, conform, from_arrow, to_arrow
-from warehouse.models import EtlLoad, EtlQuarantine, FctSchoolCensus, SchoolRegisterSnapshot
+from sendflow.warehouse.frames import arrow_schema, conform, from_arrow, to_arrow
+from sendflow.warehouse.models import EtlLoad, EtlQuarantine, FctSchoolCensus, SchoolRegisterSnapshot
 
 CENSUS = FctSchoolCensus.__table__
 REGISTER = SchoolRegisterSnapshot.__table__

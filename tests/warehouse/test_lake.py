@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from warehouse.lake import DATA_FILE, Lake
+from sendflow.warehouse.lake import DATA_FILE, Lake
 
 PART = "part-0.parquet"
 

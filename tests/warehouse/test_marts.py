@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import polars as pl
 
-from flows.pipeline import Context, ingest_path
+from sendflow.loading.file_load import Context, ingest_path
+from sendflow.warehouse import ledger
+from sendflow.warehouse.marts import gold_path, views_reading, write_gold
+from sendflow.warehouse.views import VIEWS
 from tests.conftest import SAMPLE_DIR
-from warehouse import ledger
-from warehouse.marts import gold_path, views_reading, write_gold
-from warehouse.views import VIEWS
 
 
 def test_views_are_found_through_the_views_they_read() -> None:

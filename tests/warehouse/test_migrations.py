@@ -5,9 +5,9 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from flows.pipeline import Context
-from warehouse import migrate, models
-from warehouse.schema import current_revision
+from sendflow.loading.file_load import Context
+from sendflow.warehouse import migrate, models
+from sendflow.warehouse.schema import current_revision
 
 
 def test_migrated_schema_equals_the_models_on_both_backends(backend_context: Context) -> None:

@@ -7,11 +7,11 @@ from datetime import date
 import polars as pl
 import pytest
 
-from flows.pipeline import Context, ingest_path
+from sendflow.loading.file_load import Context, ingest_path
+from sendflow.warehouse import ledger
+from sendflow.warehouse.ledger import LoadRecord
+from sendflow.warehouse.publish import Derivation, Partitioned, publish
 from tests.conftest import SAMPLE_DIR, count_rows
-from warehouse import ledger
-from warehouse.ledger import LoadRecord
-from warehouse.publish import Derivation, Partitioned, publish
 
 
 def _snapshot_rows(day: date, urns: list[str]) -> pl.DataFrame:
@@ -44,7 +44,7 @@ def _state(context: Context) -> tuple:
 
 
 def test_failure_while_deriving_tables_rolls_everything_back(backend_context: Context) -> None:
-    from transforms.school_dimensions import dim_school
+    from sendflow.transforms.school_dimensions import dim_school
 
     first = publish(
         backend_context.warehouse, backend_context.lake, _record("a" * 64),

@@ -13,12 +13,12 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
-from flows.pipeline import Context, ingest_path
-from flows.settings import Settings
+from sendflow.core.settings import Settings
+from sendflow.loading.file_load import Context, ingest_path
+from sendflow.warehouse.access import AccessError, grant_trust
+from sendflow.warehouse.schema import ensure_schema
 from tests.conftest import PROJECT, SAMPLE_DIR, _reset_postgres
 from tests.pupils import School, pupils, write_csv
-from warehouse.access import AccessError, grant_trust
-from warehouse.schema import ensure_schema
 
 pytestmark = pytest.mark.postgres
 
@@ -191,7 +191,7 @@ def test_an_unknown_trust_or_a_sqlite_warehouse_is_refused(warehouse_with_trusts
 def test_the_cli_grants_a_role(
     warehouse_with_trusts: Context, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from flows.cli import main
+    from sendflow.cli.main import main
 
     role = f"trust_cli_{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("SENDFLOW_HOME", str(warehouse_with_trusts.settings.home))

@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from flows.pipeline import Context
+from sendflow.loading.file_load import Context
+from sendflow.warehouse import ledger, models
+from sendflow.warehouse.reference import la_successors, local_authorities
+from sendflow.warehouse.schema import ensure_schema, existing_tables
 from tests.conftest import CONTRACT, count_rows
-from warehouse import ledger, models
-from warehouse.reference import la_successors, local_authorities
-from warehouse.schema import ensure_schema, existing_tables
 
 # The contract tables this release implements; the others arrive with later datasets.
 IMPLEMENTED = {"dim_local_authority", "dim_school", "dim_trust", "fct_school_census", "etl_load", "etl_quarantine"}
@@ -80,7 +80,7 @@ def test_reorganised_authorities_point_at_their_successors(context: Context) -> 
 
 
 def test_every_table_view_and_column_is_described_in_postgresql(postgres_database: str, tmp_path) -> None:
-    from flows.settings import Settings
+    from sendflow.core.settings import Settings
     from tests.conftest import _reset_postgres
 
     _reset_postgres(postgres_database)

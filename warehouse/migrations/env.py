@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from warehouse import models
+from sendflow.warehouse import models
 
 connection = context.config.attributes["connection"]
 context.configure(

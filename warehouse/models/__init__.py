@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-from warehouse.models.access import TrustAccessRole
-from warehouse.models.dsg_allocation import FctLaDsgAllocation
-from warehouse.models.la_ehcp import FctLaEhcp, LaEhcpObservation
-from warehouse.models.la_high_needs_spend import FctLaHighNeedsSpend
-from warehouse.models.ledger import EtlLoad, EtlQuarantine
-from warehouse.models.pupil_census import FctPupilCensus
-from warehouse.models.reference import DimLocalAuthority, LaOnsCode, LaSuccessor
-from warehouse.models.school_census import FctSchoolCensus
-from warehouse.models.school_links import SchoolLink
-from warehouse.models.school_register import DimSchool, DimTrust, SchoolRegisterSnapshot
-from warehouse.models.trust_membership import TrustMembership, TrustMembershipSnapshot
+from sendflow.warehouse.models.access import TrustAccessRole
+from sendflow.warehouse.models.dsg_allocation import FctLaDsgAllocation
+from sendflow.warehouse.models.la_ehcp import FctLaEhcp, LaEhcpObservation
+from sendflow.warehouse.models.la_high_needs_spend import FctLaHighNeedsSpend
+from sendflow.warehouse.models.ledger import EtlLoad, EtlQuarantine
+from sendflow.warehouse.models.pupil_census import FctPupilCensus
+from sendflow.warehouse.models.reference import DimLocalAuthority, LaOnsCode, LaSuccessor
+from sendflow.warehouse.models.school_census import FctSchoolCensus
+from sendflow.warehouse.models.school_links import SchoolLink
+from sendflow.warehouse.models.school_register import DimSchool, DimTrust, SchoolRegisterSnapshot
+from sendflow.warehouse.models.trust_membership import TrustMembership, TrustMembershipSnapshot
 
 metadata = SQLModel.metadata
 

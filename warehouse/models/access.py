@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import SQLModel
 
-from warehouse.models.columns import code, moment
+from sendflow.warehouse.models.columns import code, moment
 
 
 class TrustAccessRole(SQLModel, table=True):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-from warehouse.models.columns import code, count, load_id, money, text
+from sendflow.warehouse.models.columns import code, count, load_id, money, text
 
 
 class FctLaDsgAllocation(SQLModel, table=True):

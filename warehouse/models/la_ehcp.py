@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-from warehouse.models.columns import code, count, load_id, pct
+from sendflow.warehouse.models.columns import code, count, load_id, pct
 
 # columns.py has no plain number factory; pct() is its Double column, and a measure's value is a Double.
 number = pct

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, Index, text
 from sqlmodel import Field, SQLModel
 
-from warehouse.models.columns import AutoId, code, count, moment
-from warehouse.models.columns import text as long_text
+from sendflow.warehouse.models.columns import AutoId, code, count, moment
+from sendflow.warehouse.models.columns import text as long_text
 
 LOAD_STATUSES = ("loaded", "duplicate", "rejected", "failed")
 

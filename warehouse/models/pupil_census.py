@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlmodel import SQLModel
 
-from warehouse.models.columns import code, count, day, flag, load_id
+from sendflow.warehouse.models.columns import code, count, day, flag, load_id
 
 
 class FctPupilCensus(SQLModel, table=True):

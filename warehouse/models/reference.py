@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlmodel import SQLModel
 
-from warehouse.models.columns import code, day, text
+from sendflow.warehouse.models.columns import code, day, text
 
 
 class DimLocalAuthority(SQLModel, table=True):

@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlmodel import SQLModel
 
-from warehouse.models.columns import code, count, day, load_id, text
+from sendflow.warehouse.models.columns import code, count, day, load_id, text
 
 
 class SchoolLink(SQLModel, table=True):

@@ -1,0 +1,1 @@
+"""The sendflow command line and the demo it runs."""

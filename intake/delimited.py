@@ -1,0 +1,115 @@
+"""CSV files: read whole when small, or in school-aligned pieces when large."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+from collections.abc import Iterable, Iterator
+
+import polars as pl
+
+from sendflow.intake.decoding import (
+    as_utf8,
+    decode,
+    refuse_truncated_last_row,
+    refuse_truncated_tail,
+)
+from sendflow.intake.header import header_names, header_row_index
+from sendflow.intake.raw import (
+    HEADER_SEARCH_ROWS,
+    RawTable,
+    Rejection,
+    preamble,
+    with_header,
+)
+from sendflow.transforms.common import (
+    SOURCE_ROW,
+    Layout,
+    match_columns,
+)
+
+
+def read_csv_text(text: str, name: str, layouts: Iterable[Layout] = ()) -> pl.DataFrame:
+    return read_csv(text, name, list(layouts)).frame
+
+
+def read_csv(
+    text: str, name: str, layouts: list[Layout], encoding: str | None = None, skip: int | None = None
+) -> RawTable:
+    leading = list(itertools.islice(csv.reader(io.StringIO(text)), HEADER_SEARCH_ROWS))
+    index = skip if skip is not None else header_row_index(leading, layouts)[0] if layouts else 0
+    try:
+        grid = pl.read_csv(io.BytesIO(text.encode("utf-8")), has_header=False, skip_rows=index, infer_schema=False)
+    except pl.exceptions.PolarsError as error:
+        raise Rejection(f"{name} is not a readable CSV file: {str(error).splitlines()[0]}") from error
+    if grid.height == 0:
+        raise Rejection(f"{name} is empty")
+    header = header_names(grid.row(0))
+    refuse_truncated_last_row(text, len(header), grid.height - 1, name)
+    frame = with_header(grid, 0, header).with_columns(pl.col(SOURCE_ROW) + index)
+    return RawTable(frame, "csv", encoding, None, index + 1, preamble(leading[:index]))
+
+
+def batches(raw: RawTable, key: tuple[str, ...] = (), rows: int = 1_000_000) -> Iterator[pl.DataFrame]:
+    """The table's rows, whole, or for a large CSV whose layout names a `key`, in pieces of about `rows`
+    rows that never split a key's rows (a school's pupils stay together)."""
+    if not raw.partial:
+        yield raw.frame
+        return
+    assert raw.path is not None
+    if not key:
+        yield _whole_csv(raw)
+        return
+    yield from _aligned(_csv_pieces(raw, rows), [match_columns(raw.header, key)[k] for k in key], raw.path.name)
+
+
+def _whole_csv(raw: RawTable) -> pl.DataFrame:
+    assert raw.path is not None
+    text, _ = decode(raw.path.read_bytes(), raw.path.name)
+    return read_csv(text, raw.path.name, [], None, skip=raw.header_row - 1).frame
+
+
+def _csv_pieces(raw: RawTable, rows: int) -> Iterator[pl.DataFrame]:
+    assert raw.path is not None
+    source = as_utf8(raw.path)
+    refuse_truncated_tail(source, len(raw.header), raw.path.name)
+    scan = pl.scan_csv(
+        source, has_header=False, skip_rows=raw.header_row, new_columns=raw.header, infer_schema=False,
+        row_index_name=SOURCE_ROW, row_index_offset=raw.header_row + 1,
+    )  # fmt: skip
+    try:
+        for piece in scan.collect_batches(chunk_size=rows):
+            yield piece.with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
+    except pl.exceptions.PolarsError as error:
+        raise Rejection(f"{raw.path.name} is not a readable CSV file: {str(error).splitlines()[0]}") from error
+    finally:
+        if source != raw.path:
+            source.unlink(missing_ok=True)
+
+
+def _aligned(pieces: Iterator[pl.DataFrame], key: list[str], name: str) -> Iterator[pl.DataFrame]:
+    """Hold back each piece's last run of one key until the next piece, so no key straddles batches."""
+    carried: pl.DataFrame | None = None
+    finished: set[tuple] = set()
+
+    def fresh(frame: pl.DataFrame) -> pl.DataFrame:
+        keys = set(frame.select(key).unique().rows())
+        if keys & finished:
+            raise Rejection(
+                f"{name}: the rows of {', '.join(key)} {sorted(keys & finished)[0]} are not together; "
+                "sort the file by school and offer it again"
+            )
+        finished.update(keys)
+        return frame
+
+    for piece in pieces:
+        frame = piece if carried is None else pl.concat([carried, piece])
+        fingerprint = frame.select(pl.struct(key).hash()).to_series()
+        run_starts = (fingerprint != fingerprint.shift(1)).fill_null(True).arg_true()
+        last_run = int(run_starts[-1])
+        ready, carried = frame.slice(0, last_run), frame.slice(last_run)
+        if ready.height:
+            yield fresh(ready)
+    if carried is not None and carried.height:
+        yield fresh(carried)

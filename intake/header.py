@@ -1,0 +1,59 @@
+"""Which row is the header and which dataset's layout it belongs to: by content, never by file name."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sendflow.intake.raw import HEADER_SEARCH_ROWS, Grid, Identification, Rejection
+from sendflow.transforms.common import (
+    Layout,
+    match_columns,
+)
+
+# A layout is recognised when most of its required columns are there; the rest are then named as missing.
+IDENTIFY_THRESHOLD = 0.6
+
+
+def header_names(cells: Iterable[str | None], first_position: int = 1) -> list[str]:
+    """Column names from a header row: blanks named by position, repeats numbered ('X', 'X [2]')."""
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for position, cell in enumerate(cells, start=first_position):
+        name = (cell or "").replace("\ufeff", "").strip() or f"column_{position}"
+        seen[name] = seen.get(name, 0) + 1
+        names.append(name if seen[name] == 1 else f"{name} [{seen[name]}]")
+    return names
+
+
+def header_row_index(rows: Grid, layouts: list[Layout]) -> tuple[int, float]:
+    """The first of the leading rows that best matches a known layout (0 and score 0 if none does)."""
+    best_index, best_score = 0, 0.0
+    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        match = _best_layout([c for c in row if c], layouts)
+        if match is not None and match[0] > best_score:
+            best_index, best_score = index, match[0]
+    return best_index, best_score
+
+
+def _best_layout(header: Iterable[str], layouts: Iterable[Layout]) -> tuple[float, Layout] | None:
+    header = list(header)
+    scored = [(len(match_columns(header, layout.required)) / len(layout.required), layout) for layout in layouts]
+    scored = [s for s in scored if s[0] >= IDENTIFY_THRESHOLD]
+    return max(scored, key=lambda s: s[0]) if scored else None
+
+
+def identify(header: list[str], layouts: Iterable[Layout], name: str) -> Identification:
+    """Which dataset and layout a header belongs to, or a Rejection listing what is known."""
+    layouts = list(layouts)
+    best = _best_layout(header, layouts)
+    if best is None:
+        known = sorted({f"{layout.dataset} ({layout.description})" for layout in layouts})
+        shown = ", ".join(header[:8]) + (", ..." if len(header) > 8 else "")
+        raise Rejection(f"{name}: unknown header [{shown}]; known datasets: " + "; ".join(known))
+    layout = best[1]
+    found = match_columns(header, layout.required)
+    repeated = [c for c in found.values() if not layout.allow_repeated and f"{c} [2]" in header]
+    if repeated:
+        raise Rejection(f"{name}: column {', '.join(repeated)} appears more than once; which one to load is unclear")
+    missing = tuple(c for c in layout.required if c not in found)
+    return Identification(layout, missing)

@@ -1,0 +1,65 @@
+"""What intake hands on: the table read as text columns, the identification of its layout, and the refusal."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from sendflow.transforms.common import (
+    SOURCE_ROW,
+    Layout,
+)
+
+
+class Rejection(Exception):
+    """The file cannot be loaded as offered; the message says why and what to do."""
+
+
+HEADER_SEARCH_ROWS = 30
+
+
+@dataclass(frozen=True)
+class RawTable:
+    frame: pl.DataFrame  # every column as text, plus source_row_number (the file's own row numbers)
+    file_format: str  # "csv" or "xlsx"/"ods"/...
+    encoding: str | None
+    sheet: str | None = None
+    header_row: int = 1  # where the header was found: publishers put titles and notes above it
+    preamble: tuple[str, ...] = ()  # the text of those title rows, e.g. a DSG sheet's financial year
+    path: Path | None = None
+    partial: bool = False  # only the header was read (a large CSV): rows come from batches()
+
+    @property
+    def header(self) -> list[str]:
+        return [c for c in self.frame.columns if c != SOURCE_ROW]
+
+
+@dataclass(frozen=True)
+class Identification:
+    layout: Layout
+    missing: tuple[str, ...]
+
+
+Grid = list[list[str | None]]
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def preamble(rows: Grid) -> tuple[str, ...]:
+    return tuple(cell.strip() for row in rows for cell in row if cell and cell.strip())
+
+
+def with_header(grid: pl.DataFrame, header_index: int, header: list[str]) -> pl.DataFrame:
+    """Data rows below the header, named by it, numbered as the file numbers them (first row = 1)."""
+    data = grid.slice(header_index + 1)
+    data.columns = header
+    return data.with_row_index(SOURCE_ROW, offset=header_index + 2).with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))

@@ -1,0 +1,1 @@
+"""One offered file, start to finish (offer, read, transform, validate, publish), as plain functions."""

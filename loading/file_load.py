@@ -1,0 +1,313 @@
+"""One offered file, start to finish: offer -> bronze -> read -> identify -> transform -> validate -> publish.
+
+Plain functions (the Prefect flow wraps them), so the whole path runs and is tested without a server.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import polars as pl
+
+from sendflow.core.settings import Settings
+from sendflow.expectations.runner import Validation, validate, write_data_docs_page
+from sendflow.intake.delimited import batches
+from sendflow.intake.header import identify
+from sendflow.intake.names import academic_year_for, snapshot_date_in_name
+from sendflow.intake.raw import Rejection, sha256_of
+from sendflow.intake.reader import read_head
+from sendflow.registry.datasets import BY_NAME, Dataset, all_layouts
+from sendflow.transforms.common import CONTROLS, SOURCE_ROW, Layout, SourceError, SourceInfo, normalise_academic_year
+from sendflow.warehouse import ledger
+from sendflow.warehouse.connection import Warehouse
+from sendflow.warehouse.lake import Lake
+from sendflow.warehouse.ledger import LoadRecord
+from sendflow.warehouse.publish import DuplicateLoad, Partitioned, Publication, lost_race
+
+EXAMPLES_IN_MESSAGE = 3
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    path: str
+    status: str  # loaded, duplicate, rejected or failed
+    message: str
+    dataset: str | None = None
+    load_id: int | None = None
+    partitions: tuple[str, ...] = ()
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    checks_failed: tuple[tuple[str, int], ...] = ()  # (check, rows failing it), file-level checks with 0
+    docs_pages: tuple[str, ...] = ()  # GX Data Docs pages, one per validated batch that GX checked
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("loaded", "duplicate")
+
+    def line(self) -> str:
+        name = Path(self.path).name
+        if self.status in ("loaded", "duplicate"):
+            return f"{name}: {self.status} ({self.message})"
+        return f"{name}: {self.status}: {self.message}"
+
+
+def no_publish_limit(dataset: str) -> AbstractContextManager[object]:
+    return nullcontext()
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: Settings
+    warehouse: Warehouse
+    lake: Lake
+    # Held while a file's rows are published: the flows pass a Prefect concurrency slot per dataset.
+    publish_slot: Callable[[str], AbstractContextManager[object]] = no_publish_limit
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, publish_slot: Callable[[str], AbstractContextManager[object]] = no_publish_limit
+    ) -> Context:
+        return cls(settings, Warehouse(settings.warehouse_url), Lake(settings.lake_dir), publish_slot)
+
+
+BATCH_ROWS = 1_000_000
+
+
+def ingest_path(path: Path, academic_year: str | None, context: Context) -> FileOutcome:
+    """Load one file; never raises for bad input: the outcome (and its etl_load row) says what happened."""
+    record = LoadRecord(
+        source_name=path.name,
+        source_sha256=sha256_of(path),
+        status="failed",
+        started_at=ledger.now(),
+        source_bytes=path.stat().st_size,
+    )
+    tally = Tally()
+    try:
+        previous = ledger.loaded_with_sha256(context.warehouse, record.source_sha256)
+        if previous is not None:
+            return _duplicate(path, record, previous, context)
+        return _load(path, academic_year, record, context, tally)
+    except Rejection as rejection:
+        record.status, record.message = "rejected", str(rejection)
+        _keep_rejected(path, record, context)
+        load_id = ledger.record_outcome(context.warehouse, record, getattr(rejection, "quarantine", None))
+    except Exception as error:  # a failure of ours, not of the file: record it and carry on with other files
+        record.status, record.message = "failed", f"{type(error).__name__}: {error}"
+        load_id = ledger.record_outcome(context.warehouse, record)
+    return FileOutcome(
+        str(path), record.status, record.message or "", record.dataset, load_id, (), record.rows_read,
+        0, record.rows_quarantined, tally.checks_failed, tally.docs_pages,
+    )  # fmt: skip
+
+
+def _duplicate(path: Path, record: LoadRecord, previous: dict, context: Context) -> FileOutcome:
+    record.status = "duplicate"
+    record.dataset = previous["dataset"]
+    record.message = f"same bytes as load {previous['load_id']} ({previous['source_name']}); nothing changed"
+    load_id = ledger.record_outcome(context.warehouse, record)
+    return FileOutcome(str(path), "duplicate", record.message, record.dataset, load_id)
+
+
+def source_info(path: Path, layout: Layout, academic_year: str | None, preamble: tuple[str, ...] = ()) -> SourceInfo:
+    year = academic_year_for(path, academic_year)
+    if layout.year_from == "external" and year is None:
+        raise Rejection(
+            f"cannot tell the academic year of {path.name}: pass --academic-year 2023/24 or put the year "
+            "in the file or folder name (e.g. england_census_2023-24.csv)"
+        )
+    return SourceInfo(
+        layout=layout.name,
+        source_name=path.name,
+        academic_year=normalise_academic_year(year) if year else None,
+        snapshot_date=snapshot_date_in_name(path),
+        preamble=preamble,
+    )
+
+
+@dataclass
+class Tally:
+    """What the batches of one file added up to."""
+
+    partitions: set[tuple] = field(default_factory=set)
+    quarantine: list[pl.DataFrame] = field(default_factory=list)
+    table_failures: list[str] = field(default_factory=list)
+    rows_checked: int = 0
+    failing_rows: dict[str, int] = field(default_factory=dict)
+    pages: list[str] = field(default_factory=list)
+
+    @property
+    def held_back(self) -> pl.DataFrame:
+        return pl.concat(self.quarantine) if self.quarantine else pl.DataFrame()
+
+    @property
+    def checks_failed(self) -> tuple[tuple[str, int], ...]:
+        return (*sorted(self.failing_rows.items()), *((failure, 0) for failure in self.table_failures))
+
+    @property
+    def docs_pages(self) -> tuple[str, ...]:
+        return tuple(self.pages)
+
+    def count(self, checked: Validation) -> None:
+        self.rows_checked += checked.rows_checked
+        self.quarantine.append(checked.quarantine)
+        self.table_failures += checked.table_failures
+        for name, rows in checked.failed_row_checks.items():
+            self.failing_rows[name] = self.failing_rows.get(name, 0) + rows
+
+
+def _load(path: Path, academic_year: str | None, record: LoadRecord, context: Context, tally: Tally) -> FileOutcome:
+    raw = read_head(path, all_layouts())
+    found = identify(raw.header, all_layouts(), path.name)
+    dataset = BY_NAME[found.layout.dataset]
+    record.dataset, record.source_layout = dataset.name, found.layout.name
+    if found.missing:
+        raise Rejection(
+            f"identified as {dataset.name} ({found.layout.description}) but required column(s) missing: "
+            + ", ".join(found.missing)
+        )
+    source = replace(
+        source_info(path, found.layout, academic_year, raw.preamble),
+        lookups={name: fetch(context.warehouse) for name, fetch in dataset.lookups.items()},
+        pupil_key=_pupil_key(dataset, context.settings),
+    )
+    # Owner-only: the raw file of a pupil-level dataset is personal data, and bronze keeps it unchanged.
+    context.lake.keep_bronze(path, record.source_sha256, mode=0o600)
+    kept = [c for c in found.layout.columns_in(raw.header) if c not in found.layout.personal]
+    publication = Publication(context.warehouse, context.lake, record)
+    # Claimed as loaded inside the transaction: the unique index on loaded hashes then makes a concurrent
+    # offer of the same bytes wait for this one and become a duplicate; nobody sees it unless it commits.
+    record.status = "loaded"
+    try:
+        publication.begin()
+        for number, batch in enumerate(batches(raw, dataset.batch_key, BATCH_ROWS), start=1):
+            checked = _check(
+                batch, dataset, found.layout, source, kept, academic_year, path, record, context.settings.gx_max_rows
+            )
+            tally.count(checked)
+            page = context.settings.data_docs_dir / dataset.name / f"{record.source_sha256[:16]}-{number}.html"
+            if write_data_docs_page(checked, page):
+                tally.pages.append(str(page))
+            tally.partitions |= set(checked.valid.select(dataset.partition_keys).unique().drop_nulls().rows())
+            record.rows_loaded += checked.valid.height
+            publication.add(Partitioned(dataset.table, dataset.partition_keys, checked.valid, dataset.lake_keys))
+            publication.hold_back(checked.quarantine)
+        _reject_if_unfit(tally, record, context.settings.quarantine_threshold)
+        partitions = _partition_names(tally.partitions, dataset)
+        record.partition_values = ", ".join(partitions)
+        record.message = _loaded_message(dataset, partitions, record)
+        with context.publish_slot(dataset.name):
+            published = publication.finish(dataset.derived)
+    except DuplicateLoad:
+        publication.abort()
+        published = lost_race(context.warehouse, record)
+        return FileOutcome(str(path), "duplicate", published.message, dataset.name, published.load_id)
+    except BaseException:
+        publication.abort()
+        raise
+    return FileOutcome(
+        str(path), "loaded", f"{record.message}; load {published.load_id}", dataset.name, published.load_id,
+        partitions, record.rows_read, record.rows_loaded, record.rows_quarantined, tally.checks_failed,
+        tally.docs_pages,
+    )  # fmt: skip
+
+
+def _check(
+    batch: pl.DataFrame, dataset: Dataset, layout: Layout, source: SourceInfo, kept: list[str],
+    academic_year: str | None, path: Path, record: LoadRecord, gx_max_rows: int,
+) -> Validation:  # fmt: skip
+    """Transform and validate one batch; quarantine records carry no personal column."""
+    record.rows_read += batch.height
+    try:
+        built = dataset.build(batch, source)
+    except SourceError as error:
+        raise Rejection(f"{path.name}: {error}") from error
+    table = built[dataset.table]
+    _check_year_agrees(table, layout, academic_year, path)
+    # Long-format datasets turn one source row into several; a row is skipped when it yields none.
+    record.rows_skipped += batch.height - table[SOURCE_ROW].n_unique()
+    records = batch.select(SOURCE_ROW, *kept)
+    # A held-back pupil's record carries its key, so it can be found again without the UPN.
+    keys = table.select(SOURCE_ROW, "pupil_key") if "pupil_key" in table.columns else None
+    return validate(table, dataset.suite, records, built.get(CONTROLS), gx_max_rows=gx_max_rows, record_keys=keys)
+
+
+def _pupil_key(dataset: Dataset, settings: Settings) -> bytes | None:
+    if not dataset.personal:
+        return None
+    key = settings.pupil_key_bytes()
+    if key is None:
+        raise Rejection(
+            f"{dataset.name} is pupil-level personal data and no pseudonymisation key is set: set "
+            "SENDFLOW_PUPIL_KEY to a long random secret, or SENDFLOW_PUPIL_KEY_FILE to a file holding one, or "
+            "SENDFLOW_PUPIL_KEY_BLOCK to the name of a Prefect Secret block (`make demo` creates var/pupil.key)"
+        )
+    return key
+
+
+def _check_year_agrees(table: pl.DataFrame, layout: Layout, given: str | None, path: Path) -> None:
+    if not given or "academic_year" not in table.columns or layout.year_from != "column":
+        return
+    wanted = normalise_academic_year(given)
+    found = sorted(table["academic_year"].drop_nulls().unique().to_list())
+    if found and found != [wanted]:
+        raise Rejection(f"{path.name} says {', '.join(found)} in its own columns but --academic-year says {wanted}")
+
+
+def _reject_if_unfit(tally: Tally, record: LoadRecord, threshold: float) -> None:
+    held_back = tally.held_back
+    record.rows_quarantined = held_back.height
+    share = held_back.height / tally.rows_checked if tally.rows_checked else 0.0
+    if tally.table_failures:
+        rejection = Rejection("file-level check failed: " + "; ".join(tally.table_failures))
+        rejection.quarantine = held_back  # type: ignore[attr-defined]
+        raise rejection
+    if share > threshold:
+        examples = "; ".join(
+            f"row {row[SOURCE_ROW]}: {row['reasons']}"
+            for row in held_back.head(EXAMPLES_IN_MESSAGE).iter_rows(named=True)
+        )
+        rejection = Rejection(
+            f"{held_back.height} of {tally.rows_checked} rows ({share:.1%}) failed validation, above the "
+            f"{threshold:.0%} threshold; nothing was published. First failures: {examples}"
+        )
+        rejection.quarantine = held_back  # type: ignore[attr-defined]
+        raise rejection
+
+
+def _partition_names(partitions: set[tuple], dataset: Dataset) -> tuple[str, ...]:
+    """How the load names what it replaced: every partition, or for many (schools) a count per year."""
+    if len(partitions) <= 12:
+        return tuple("/".join(str(v) for v in values) for values in sorted(partitions))
+    first = sorted({values[:-1] for values in partitions})
+    return tuple(f"{'/'.join(str(v) for v in head)} ({sum(1 for p in partitions if p[:-1] == head)} "
+                 f"{dataset.partition_keys[-1]}s)" for head in first)  # fmt: skip
+
+
+def _loaded_message(dataset: Dataset, partitions: tuple[str, ...], record: LoadRecord) -> str:
+    parts = [
+        f"{dataset.name} {', '.join(partitions)}",
+        f"{record.rows_read} rows read",
+        f"{record.rows_loaded} loaded",
+        f"{record.rows_quarantined} quarantined",
+    ]
+    if record.rows_skipped:
+        parts.append(f"{record.rows_skipped} rows outside the table's grain set aside (totals, notes, cross-tabs)")
+    return ", ".join(parts)
+
+
+def _keep_rejected(path: Path, record: LoadRecord, context: Context) -> None:
+    """The rejected file stays in the landing zone's rejected area with its reason beside it."""
+    rejected = context.settings.landing_dir / "rejected"
+    rejected.mkdir(parents=True, exist_ok=True)
+    target = rejected / f"{record.source_sha256[:12]}_{path.name}"
+    if path.resolve().is_relative_to(context.settings.landing_dir.resolve()):
+        shutil.move(path, target)
+    elif not target.exists():
+        shutil.copyfile(path, target)
+    target.with_name(target.name + ".reason.txt").write_text((record.message or "") + "\n", encoding="utf-8")

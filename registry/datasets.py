@@ -1,0 +1,144 @@
+"""The one list of datasets. Adding a source means: a transforms module, an expectations module, a models
+module, tests for each, and an entry here (tests/test_registry.py checks that every part exists)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from sendflow.expectations import dsg_allocation as dsg_allocation_expectations
+from sendflow.expectations import la_ehcp as la_ehcp_expectations
+from sendflow.expectations import la_high_needs_spend as la_high_needs_spend_expectations
+from sendflow.expectations import pupil_census as pupil_census_expectations
+from sendflow.expectations import school_census as school_census_expectations
+from sendflow.expectations import school_links as school_links_expectations
+from sendflow.expectations import school_register as school_register_expectations
+from sendflow.expectations import trust_membership as trust_membership_expectations
+from sendflow.expectations.suite import Suite
+from sendflow.transforms import (
+    dsg_allocation,
+    pupil_census,
+    school_census,
+    school_dimensions,
+    school_links,
+    school_register,
+    trust_membership,
+)
+from sendflow.transforms import la_ehcp as la_ehcp_transforms
+from sendflow.transforms import la_high_needs_spend as la_high_needs_spend_transforms
+from sendflow.transforms.common import Layout, SourceInfo
+from sendflow.warehouse.connection import Warehouse
+from sendflow.warehouse.lookups import schools_by_laestab
+from sendflow.warehouse.publish import Derivation
+
+Build = Callable[[pl.DataFrame, SourceInfo], dict[str, pl.DataFrame]]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    layouts: tuple[Layout, ...]
+    build: Build
+    suite: Suite
+    # The columns whose values a newer file replaces in the validated table (a year, a snapshot date...).
+    partition_keys: tuple[str, ...]
+    derived: Mapping[str, Derivation] = field(default_factory=dict)
+    # Lake folders, when coarser than the partitions (a school's pupils replaced inside its LA's folder).
+    lake_keys: tuple[str, ...] = ()
+    # Source columns a large file is read in batches by, never splitting one value's rows (a school).
+    batch_key: tuple[str, ...] = ()
+    # Warehouse rows the transform needs, fetched before it runs (it does no I/O itself).
+    lookups: Mapping[str, Callable[[Warehouse], pl.DataFrame]] = field(default_factory=dict)
+    # Pupil-level personal data: needs the pseudonymisation key, and its raw file is purgeable.
+    personal: bool = False
+
+    @property
+    def table(self) -> str:
+        return self.suite.table
+
+
+# Whatever the school-side source, the school and trust dimensions are rebuilt from all of them.
+SCHOOL_DIMENSIONS: Mapping[str, Derivation] = {
+    "dim_school": Derivation(
+        ("school_register_snapshot", "trust_membership_snapshot", "school_link"), school_dimensions.dim_school
+    ),
+    "dim_trust": Derivation(("school_register_snapshot", "trust_membership_snapshot"), school_dimensions.dim_trust),
+    "trust_membership": Derivation(("trust_membership_snapshot",), trust_membership.trust_memberships),
+}
+
+DATASETS: tuple[Dataset, ...] = (
+    Dataset(
+        name="school_register",
+        layouts=school_register.LAYOUTS,
+        build=school_register.build,
+        suite=school_register_expectations.SUITE,
+        partition_keys=("snapshot_date",),
+        derived=SCHOOL_DIMENSIONS,
+    ),
+    Dataset(
+        name="trust_membership",
+        layouts=trust_membership.LAYOUTS,
+        build=trust_membership.build,
+        suite=trust_membership_expectations.SUITE,
+        partition_keys=("snapshot_date",),
+        derived=SCHOOL_DIMENSIONS,
+    ),
+    Dataset(
+        name="school_links",
+        layouts=school_links.LAYOUTS,
+        build=school_links.build,
+        suite=school_links_expectations.SUITE,
+        partition_keys=("snapshot_date",),
+        derived=SCHOOL_DIMENSIONS,
+    ),
+    Dataset(
+        name="school_census",
+        layouts=school_census.LAYOUTS,
+        build=school_census.build,
+        suite=school_census_expectations.SUITE,
+        partition_keys=("academic_year",),
+    ),
+    Dataset(
+        name="dsg_allocation",
+        layouts=dsg_allocation.LAYOUTS,
+        build=dsg_allocation.build,
+        suite=dsg_allocation_expectations.SUITE,
+        partition_keys=("financial_year",),
+    ),
+    Dataset(
+        name="la_high_needs_spend",
+        layouts=la_high_needs_spend_transforms.LAYOUTS,
+        build=la_high_needs_spend_transforms.build,
+        suite=la_high_needs_spend_expectations.SUITE,
+        # A benchmarking workbook holds a budget and an outturn: each (year, kind) is replaced on its own.
+        partition_keys=("financial_year", "kind"),
+    ),
+    Dataset(
+        name="la_ehcp",
+        layouts=la_ehcp_transforms.LAYOUTS,
+        build=la_ehcp_transforms.build,
+        suite=la_ehcp_expectations.SUITE,
+        # Re-loading one file of one release replaces only that file's rows.
+        partition_keys=("release", "source_table"),
+        derived={"fct_la_ehcp": Derivation(("la_ehcp_observation",), la_ehcp_transforms.fct_la_ehcp)},
+    ),
+    Dataset(
+        name="pupil_census",
+        layouts=pupil_census.LAYOUTS,
+        build=pupil_census.build,
+        suite=pupil_census_expectations.SUITE,
+        partition_keys=("academic_year", "census_term", "urn"),
+        lake_keys=("academic_year", "census_term", "la_code"),
+        batch_key=("LEA", "Estab"),
+        lookups={"schools": schools_by_laestab},
+        personal=True,
+    ),
+)
+
+BY_NAME: Mapping[str, Dataset] = {d.name: d for d in DATASETS}
+
+
+def all_layouts() -> list[Layout]:
+    return [layout for dataset in DATASETS for layout in dataset.layouts]

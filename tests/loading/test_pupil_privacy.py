@@ -1,0 +1,68 @@
+"""A pupil-level load through the CLI and Prefect: nothing personal in output, logs or the Prefect API."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from sendflow.cli.main import main
+from sendflow.core.settings import Settings
+from tests.conftest import SAMPLE_DIR
+from tests.pupils import School, personal_values, pupils, write_csv
+
+pytestmark = [pytest.mark.prefect, pytest.mark.usefixtures("prefect_server")]
+
+
+def test_a_pupil_level_load_prints_its_reconciliation_and_leaks_nothing(
+    sendflow_env: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("SENDFLOW_PUPIL_KEY", "a test key, not a real one")
+    caplog.set_level(logging.DEBUG)
+    rows = pupils(School("201", "3614", pupils=244, ehc=11, support=59))  # URN 100000's published counts
+    rows[7] = {**rows[7], "UPN": rows[7]["UPN"].lower()}  # one quarantined row, whose UPN must not show
+    returns = write_csv(tmp_path / "aldgate_spring_2024.csv", rows)
+    assert main(["ingest", str(SAMPLE_DIR / "england_census_2023-24.csv")]) == 0
+
+    assert main(["ingest", str(returns)]) == 0
+
+    out = capsys.readouterr().out
+    assert "aldgate_spring_2024.csv: loaded (pupil_census" in out
+    assert "Reconciliation against the published school census: 1 school census(es), 1 with differences" in out
+    secrets = personal_values(rows) | {rows[7]["UPN"]}
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert not [s for s in secrets if s in out or s in logged]
+    assert not [s for s in secrets if s in _prefect_log_text()]
+    assert not [s for s in secrets if s in _prefect_artifact_text()]
+    pages = list((sendflow_env.data_docs_dir / "pupil_census").glob("*.html"))
+    assert pages, "the pupil-level validation has its GX Data Docs page"
+    assert not [s for s in secrets for page in pages if s in page.read_text()]
+
+
+def _prefect_log_text() -> str:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return "\n".join(log.message for log in client.read_logs())
+
+
+def _prefect_artifact_text() -> str:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return "\n".join(str(artifact.data) + str(artifact.description) for artifact in client.read_artifacts())
+
+
+def test_the_key_can_come_from_a_prefect_secret_block(tmp_path: Path) -> None:
+    from prefect.blocks.system import Secret
+
+    Secret(value="key from a block").save("sendflow-test-pupil-key", overwrite=True)
+
+    settings = Settings(home=tmp_path, pupil_key_block="sendflow-test-pupil-key")
+
+    assert settings.pupil_key_bytes() == b"key from a block"
