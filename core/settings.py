@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What writing trust reports needs to know, and no more: reports take this, never the whole Settings."""
+
+    suppression_threshold: int = 10
+    la_distance_pct_points: float = 5.0
+    workers: int = 0  # processes writing reports when there are several; 0: one per CPU
 
 
 class Settings(BaseSettings):
@@ -107,6 +117,10 @@ class Settings(BaseSettings):
         self.lake_dir = self.lake_dir.expanduser().resolve()
         self.landing_dir = self.landing_dir.expanduser().resolve()
         return self
+
+    @property
+    def report_options(self) -> ReportOptions:
+        return ReportOptions(self.report_suppression_threshold, self.report_la_distance_pct_points, self.report_workers)
 
     @property
     def prefect_home(self) -> Path:
