@@ -6,13 +6,16 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 REAL = Path(os.environ.get("SENDFLOW_REAL_DATA", Path(__file__).resolve().parents[2] / "shared" / "data" / "real"))
 CENSUS = REAL / "sen_school_level" / "perf_tables_england_census_2023-24.csv"
 
 
-def timed(label: str, rows: int | None, action: Callable[[], Any]) -> Any:
+T = TypeVar("T")
+
+
+def timed(label: str, rows: int | None, action: Callable[[], T]) -> T:
     start = time.perf_counter()
     result = action()
     seconds = time.perf_counter() - start

@@ -22,6 +22,7 @@ import polars as pl
 
 from bench.common import CENSUS
 from sendflow.core.settings import Settings
+from sendflow.core.vocabulary import LoadStatus
 
 FILES = 8
 PROJECT = Path(__file__).resolve().parents[1]
@@ -51,7 +52,7 @@ def fan_out(files: list[Path], runner: str, home: Path) -> float:
     start = time.perf_counter()
     outcomes = with_task_runner(settings)([str(p) for p in files])
     seconds = time.perf_counter() - start
-    assert all(o.status == "loaded" for o in outcomes), [o.line() for o in outcomes]
+    assert all(o.status == LoadStatus.LOADED for o in outcomes), [o.line() for o in outcomes]
     return seconds
 
 

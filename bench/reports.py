@@ -14,15 +14,18 @@ SENDFLOW_BENCH_TRUST_SIZE (8) schools within its LA, as if each chunk were a mul
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import polars as pl
 
 from bench.common import REAL, timed
 from sendflow.core.settings import Settings
+from sendflow.core.vocabulary import LoadStatus
 from sendflow.loading.file_load import Context, ingest_path
 from sendflow.reports import read as report_read
 from sendflow.reports import write as report_write
@@ -76,41 +79,41 @@ def main() -> None:
         links, trusts = invented_group_links(home, trust_size)
         print(f"Loading the real files and {trusts:,} invented trusts of up to {trust_size} academies each:")
         for path in (*FILES, links):
-            outcome = timed(path.name[:28], None, lambda path=path: ingest_path(path, None, context))
-            assert outcome.status == "loaded", outcome.line()
+            outcome = timed(path.name[:28], None, partial(ingest_path, path, None, context))
+            assert outcome.status == LoadStatus.LOADED, outcome.line()
         settings, warehouse = context.settings, context.warehouse
         trust_ids = report_read.reportable_trusts(warehouse, "2023/24")
         print(f"{len(trust_ids):,} trusts with a 2023/24 census")
         if sample == "all":
             out = home / "reports"
             start = time.perf_counter()
-            written = report_write.write_all_trust_reports(warehouse, "2023/24", out, settings)
+            written = report_write.write_all_trust_reports(warehouse, "2023/24", out, settings.report_options)
             seconds = time.perf_counter() - start
             print(f"--all-trusts: {len(written.reports):,} reports and the index in {seconds:,.1f} s "
                   f"({seconds / max(len(written.reports), 1):.3f} s per trust)")  # fmt: skip
             return
         chosen = trust_ids[:: max(1, len(trust_ids) // int(sample))][: int(sample)]
-        seconds = {"read": 0.0, "tables and charts": 0.0, "write": 0.0}
+        stages = {"read": 0.0, "tables and charts": 0.0, "write": 0.0}
         for trust_id in chosen:
             start = time.perf_counter()
             data = report_read.load_trust_data(warehouse, trust_id, "2023/24")
             read = time.perf_counter()
-            report, images = report_write.render_report(data, settings)
+            report, images = report_write.render_report(data, settings.report_options)
             rendered = time.perf_counter()
             report_write.write_rendered(report, images, data.sources, home / "reports" / trust_id)
-            seconds["read"] += read - start
-            seconds["tables and charts"] += rendered - read
-            seconds["write"] += time.perf_counter() - rendered
-        per_trust = sum(seconds.values()) / len(chosen)
+            stages["read"] += read - start
+            stages["tables and charts"] += rendered - read
+            stages["write"] += time.perf_counter() - rendered
+        per_trust = sum(stages.values()) / len(chosen)
         print(f"Per trust, mean of {len(chosen)}:")
-        for stage, total in seconds.items():
-            print(f"  {stage:<28} {total / len(chosen):>8.3f} s  ({total / sum(seconds.values()):.0%})")
+        for stage, total in stages.items():
+            print(f"  {stage:<28} {total / len(chosen):>8.3f} s  ({total / sum(stages.values()):.0%})")
         print(f"  {'all':<28} {per_trust:>8.3f} s -> {len(trust_ids):,} trusts one after another: "
               f"{per_trust * len(trust_ids) / 60:,.1f} min")  # fmt: skip
         timings = {}
         for workers in (1, os.cpu_count() or 1):
             start = time.perf_counter()
-            with_workers = settings.model_copy(update={"report_workers": workers})
+            with_workers = dataclasses.replace(settings.report_options, workers=workers)
             report_write.write_trust_reports(warehouse, chosen, "2023/24", home / f"reports-{workers}", with_workers)
             timings[workers] = time.perf_counter() - start
             print(f"write_trust_reports of the {len(chosen)}, {workers} process(es): {timings[workers]:.1f} s")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from sendflow.cli.text import table
 from sendflow.core.settings import Settings
+from sendflow.core.text import table
+from sendflow.core.vocabulary import CensusTerm, LoadStatus
 from sendflow.flows.ingest import with_task_runner
 from sendflow.reports.read import DEMO_MEMBERSHIP_FILE, DEMO_TRUST_ID, ReportError
 from sendflow.reports.write import trust_report_dir, write_trust_report
@@ -62,14 +63,18 @@ def run_demo(settings: Settings) -> int:
     for outcome in pupil_outcomes:
         print("  " + outcome.line())
     outcomes = [*outcomes, *pupil_outcomes]
-    if all(o.status == "duplicate" for o in outcomes):
+    if all(o.status == LoadStatus.DUPLICATE for o in outcomes):
         print("\nEvery sample file was already loaded: nothing changed.")
     print()
     warehouse = Warehouse(settings.warehouse_url)
     print(summary(warehouse))
     try:
         report = write_trust_report(
-            warehouse, DEMO_TRUST_ID, DEMO_RETURNS_YEAR, trust_report_dir(settings.reports_dir, DEMO_TRUST_ID), settings
+            warehouse,
+            DEMO_TRUST_ID,
+            DEMO_RETURNS_YEAR,
+            trust_report_dir(settings.reports_dir, DEMO_TRUST_ID),
+            settings.report_options,
         )
     except ReportError as error:
         print(f"\nNo trust report: {error}")
@@ -89,7 +94,7 @@ def demo_trust_returns(settings: Settings) -> list[Path]:
         Warehouse(settings.warehouse_url),
         trust_id=DEMO_TRUST_ID,
         academic_year=DEMO_RETURNS_YEAR,
-        term="spring",
+        term=CensusTerm.SPRING,
         file_format="csv",
         seed=DEMO_RETURNS_SEED,
         out_dir=folder,

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from sendflow.core.settings import Settings, get_settings
+from sendflow.core.vocabulary import CensusTerm, LoadStatus
 from sendflow.transforms.common import normalise_academic_year
 
 EXIT_OK, EXIT_FILE_PROBLEM, EXIT_USAGE = 0, 1, 2
@@ -59,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     chosen.add_argument("--trust", metavar="ID", help="the schools of a trust (GIAS Group UID) on the census day")
     chosen.add_argument("--national", action="store_true", help="every school with a published census")
     census.add_argument("--academic-year", type=_academic_year, required=True, help="e.g. 2023/24")
-    census.add_argument("--term", type=str.lower, choices=["autumn", "spring", "summer"], default="spring")
+    census.add_argument("--term", type=str.lower, choices=list(CensusTerm), default=CensusTerm.SPRING)
     census.add_argument("--format", dest="file_format", type=str.lower, choices=["csv", "xml"], default="csv")
     census.add_argument("--seed", type=int, default=0, help="same seed, same pupils (default 0)")
     census.add_argument("--out", type=Path, required=True, metavar="DIR")
@@ -112,7 +113,7 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     warehouse = Warehouse(settings.warehouse_url)
     ensure_schema(warehouse)
     if args.all_trusts:
-        written = write_all_trust_reports(warehouse, args.academic_year, args.out, settings)
+        written = write_all_trust_reports(warehouse, args.academic_year, args.out, settings.report_options)
         for trust_id, why in written.skipped:
             print(f"sendflow report: skipped trust {trust_id}: {why}", file=sys.stderr)
         if not written.reports:
@@ -122,7 +123,7 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
         print(f"wrote {len(written.reports)} trust report(s); index: {written.index}")
         return EXIT_OK
     try:
-        files = write_trust_report(warehouse, args.trust, args.academic_year, args.out, settings)
+        files = write_trust_report(warehouse, args.trust, args.academic_year, args.out, settings.report_options)
     except ReportError as error:
         print(f"sendflow report: {error}", file=sys.stderr)
         return EXIT_FILE_PROBLEM
@@ -151,7 +152,9 @@ def _ingest(paths: list[Path], academic_year: str | None, settings: Settings) ->
     outcomes = with_task_runner(settings)([str(p.resolve()) for p in paths], academic_year)
     for outcome in outcomes:
         print(outcome.line())
-    pupil_loads = [o.load_id for o in outcomes if o.status == "loaded" and o.dataset == "pupil_census" and o.load_id]
+    pupil_loads = [
+        o.load_id for o in outcomes if o.status == LoadStatus.LOADED and o.dataset == "pupil_census" and o.load_id
+    ]
     if pupil_loads:
         from sendflow.loading.pupil_files import reconciliation_for_loads, reconciliation_text
         from sendflow.warehouse.connection import Warehouse
@@ -191,7 +194,7 @@ def _service_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _status(settings: Settings, limit: int) -> int:
-    from sendflow.cli.text import table
+    from sendflow.core.text import table
     from sendflow.warehouse.connection import Warehouse
     from sendflow.warehouse.ledger import recent_loads
     from sendflow.warehouse.schema import ensure_schema

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -153,7 +154,9 @@ class Settings(BaseSettings):
         if self.pupil_key_block:
             from prefect.blocks.system import Secret
 
-            value = Secret.load(self.pupil_key_block).get()
+            # Block.load is sync-compatible: called outside an event loop it returns the block itself.
+            secret = cast("Secret[str]", Secret.load(self.pupil_key_block))
+            value = secret.get()
             return str(value).encode() if value else None
         return None
 

@@ -12,6 +12,7 @@ from datetime import date
 
 import polars as pl
 
+from sendflow.core.vocabulary import ENGLAND_LA_CODE
 from sendflow.expectations.suite import (
     Suite,
     at_least_rows,
@@ -23,12 +24,12 @@ from sendflow.expectations.suite import (
     unique_together,
 )
 from sendflow.transforms.common import STATUS_SYMBOLS
-from sendflow.transforms.la_ehcp import ENGLAND, MEASURES
+from sendflow.transforms.la_ehcp import MEASURES
 from sendflow.warehouse.reference import known_la_codes
 
 GRAIN = (
-    "One row per LA (3-digit DfE number, or 'ENG' for England) per calendar year (the January of a count, or "
-    "the year of the activity) per measure and breakdown per release and source table."
+    f"One row per LA (3-digit DfE number, or '{ENGLAND_LA_CODE}' for England) per calendar year (the January "
+    "of a count, or the year of the activity) per measure and breakdown per release and source table."
 )
 
 # SEN2 series start in 2010; a year after next has not been published.
@@ -45,8 +46,8 @@ SUITE = Suite(
     },
     row_checks=(
         not_null("la_code", "la_code_present"),
-        matches("la_code", rf"^(?:\d{{3}}|{ENGLAND})$", "la_code_is_three_digits_or_eng"),
-        in_set("la_code", known_la_codes() | {ENGLAND}, "la_code_known"),
+        matches("la_code", rf"^(?:\d{{3}}|{ENGLAND_LA_CODE})$", "la_code_is_three_digits_or_eng"),
+        in_set("la_code", known_la_codes() | {ENGLAND_LA_CODE}, "la_code_known"),
         not_null("calendar_year", "calendar_year_present"),
         between("calendar_year", "calendar_year_plausible", min_value=FIRST_YEAR, max_value=LAST_YEAR),
         not_null("measure", "measure_present"),

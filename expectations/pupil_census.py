@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from sendflow.core.vocabulary import NEED_CODES, CensusTerm
 from sendflow.expectations.suite import (
     Suite,
     at_least_rows,
@@ -17,7 +18,6 @@ from sendflow.expectations.suite import (
     not_null,
     unique_together,
 )
-from sendflow.transforms.school_census import NEED_CODES
 from sendflow.transforms.upn import UPN_STATUSES
 from sendflow.warehouse.reference import known_la_codes
 
@@ -37,7 +37,7 @@ SUITE = Suite(
     derived={
         # SEN types are collected in the spring census, for pupils with SEN and only for them.
         "need_matches_provision": (
-            (pl.col("census_term") != "spring")
+            (pl.col("census_term") != CensusTerm.SPRING)
             | (pl.col("sen_provision").is_in(["E", "K"]) & pl.col("primary_need").is_not_null())
             | ((pl.col("sen_provision") == "N") & pl.col("primary_need").is_null())
         ).fill_null(True),

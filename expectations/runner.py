@@ -37,10 +37,6 @@ class Validation:
         """Source rows checked: a long table has several rows per source row, held back together."""
         return self.valid[SOURCE_ROW].n_unique() + self.quarantine.height
 
-    @property
-    def quarantined_share(self) -> float:
-        return self.quarantine.height / self.rows_checked if self.rows_checked else 0.0
-
 
 class SuiteError(RuntimeError):
     """A check could not run at all: a bug in the suite or the transform, not bad data."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sendflow.loading.events import LoadedPayload
+
 EXTRACT_LANDED = "sendflow.extract.landed"
 EXTRACT_REFUSED = "sendflow.extract.refused"
 DATASET_LOADED = "sendflow.dataset.loaded"
@@ -34,10 +36,6 @@ def extract_refused(path: Path, reason: str) -> bool:
     return emit(EXTRACT_REFUSED, f"sendflow.landing.{path.name}", {"path": str(path), "reason": reason}, path.name)
 
 
-def dataset_loaded(dataset: str, partitions: list[str], load_id: int | None, years: list[str]) -> bool:
-    return emit(
-        DATASET_LOADED,
-        f"sendflow.dataset.{dataset}",
-        {"dataset": dataset, "partitions": partitions, "years": years, "load_id": load_id},
-        name=dataset,
-    )
+def dataset_loaded(payload: LoadedPayload) -> bool:
+    dataset = payload["dataset"]
+    return emit(DATASET_LOADED, f"sendflow.dataset.{dataset}", dict(payload), name=dataset)

@@ -3,32 +3,30 @@ file landing). One task per file; run records as artifacts; an event per success
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
-from prefect import flow, get_run_logger, task
+from prefect import Flow, flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from sendflow.core.settings import Settings, get_settings
+from sendflow.core.vocabulary import LoadStatus
 from sendflow.flows import events
 from sendflow.flows.artifacts import publish_run_records
 from sendflow.flows.task_runners import task_runner_for
-from sendflow.intake.header import identify
-from sendflow.intake.raw import Rejection, sha256_of
-from sendflow.intake.reader import read_head
-from sendflow.loading.file_load import Context, FileOutcome, ingest_path
-from sendflow.registry.datasets import BY_NAME, DATASETS, all_layouts
+from sendflow.intake.raw import sha256_of
+from sendflow.loading.events import loaded_event_payload
+from sendflow.loading.file_load import Context, FileOutcome, ingest_path, load_order
+from sendflow.registry.datasets import DATASETS
 from sendflow.warehouse import ledger
 from sendflow.warehouse.connection import Warehouse
 from sendflow.warehouse.schema import ensure_schema
 
 PUBLISH_LIMIT_PREFIX = "sendflow-publish-"
-_YEAR = re.compile(r"\b(\d{4}[/-]\d{2})\b")
 
 
-def publish_limit_name(dataset: str) -> str:
+def _publish_limit_name(dataset: str) -> str:
     return PUBLISH_LIMIT_PREFIX + dataset.replace("_", "-")
 
 
@@ -39,14 +37,14 @@ def ensure_publish_limits() -> None:
 
     with get_client(sync_client=True) as client:
         for dataset in DATASETS:
-            client.upsert_global_concurrency_limit_by_name(publish_limit_name(dataset.name), limit=1)
+            client.upsert_global_concurrency_limit_by_name(_publish_limit_name(dataset.name), limit=1)
 
 
 @contextmanager
 def _prefect_publish_slot(dataset: str) -> Iterator[None]:
     from prefect.concurrency.sync import concurrency
 
-    with concurrency(publish_limit_name(dataset), occupy=1, strict=True):
+    with concurrency(_publish_limit_name(dataset), occupy=1, strict=True):
         yield
 
 
@@ -59,24 +57,10 @@ def ingest_file(path: Path, academic_year: str | None, settings: Settings) -> Fi
     """Settings, not a live context, cross to the task: on a Dask worker it opens its own connections."""
     outcome = ingest_path(path, academic_year, Context.from_settings(settings, prefect_publish_slot))
     publish_run_records(outcome, settings)
-    if outcome.status == "loaded" and outcome.dataset:
-        partitions = list(outcome.partitions)
-        events.dataset_loaded(outcome.dataset, partitions, outcome.load_id, years_in(partitions))
+    payload = loaded_event_payload(outcome)
+    if payload is not None:
+        events.dataset_loaded(payload)
     return outcome
-
-
-def years_in(partitions: list[str]) -> list[str]:
-    return sorted({year for partition in partitions for year in _YEAR.findall(partition)})
-
-
-def load_order(path: Path) -> int:
-    """Files whose dataset looks up others' rows (pupil returns read dim_school) go after the rest of the run."""
-    try:
-        raw = read_head(path, all_layouts())
-        dataset = BY_NAME[identify(raw.header, all_layouts(), path.name).layout.dataset]
-    except (Rejection, OSError, KeyError):
-        return 0  # rejected or failed in its turn, with the intake's own message
-    return 1 if dataset.lookups else 0
 
 
 @flow(name="ingest-files", persist_result=False, log_prints=False)
@@ -99,7 +83,7 @@ def ingest_files(paths: list[str], academic_year: str | None = None) -> list[Fil
     return [outcomes[index] for index in range(len(files))]
 
 
-def with_task_runner(settings: Settings) -> object:
+def with_task_runner(settings: Settings) -> Flow[..., list[FileOutcome]]:
     """`ingest_files` on the task runner the settings name (threads, or a Dask cluster)."""
     return ingest_files.with_options(task_runner=task_runner_for(settings.task_runner))
 
@@ -131,18 +115,20 @@ def _missing_or_changed(landed: Path, sha256: str, settings: Settings) -> FileOu
     if not landed.is_file():
         previous = ledger.loaded_with_sha256(warehouse, sha256)
         if previous is None:
-            return FileOutcome(str(landed), "failed", f"{landed} is not there and those bytes were never loaded")
+            return FileOutcome(
+                str(landed), LoadStatus.FAILED, f"{landed} is not there and those bytes were never loaded"
+            )
         record = ledger.LoadRecord(
-            source_name=landed.name, source_sha256=sha256, status="duplicate", started_at=ledger.now(),
+            source_name=landed.name, source_sha256=sha256, status=LoadStatus.DUPLICATE, started_at=ledger.now(),
             dataset=previous["dataset"],
             message=f"same bytes as load {previous['load_id']} ({previous['source_name']}); nothing changed",
         )  # fmt: skip
         load_id = ledger.record_outcome(warehouse, record)
-        return FileOutcome(str(landed), "duplicate", record.message or "", previous["dataset"], load_id)
+        return FileOutcome(str(landed), LoadStatus.DUPLICATE, record.message or "", previous["dataset"], load_id)
     found = sha256_of(landed)
     if found != sha256:
         return FileOutcome(
-            str(landed), "failed",
+            str(landed), LoadStatus.FAILED,
             f"{landed.name} changed after it landed (SHA-256 {found[:12]}..., the event said {sha256[:12]}...); "
             "put it in the landing folder again to load it",
         )  # fmt: skip

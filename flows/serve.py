@@ -118,11 +118,7 @@ def run_service(settings: Settings) -> int:
     """Until Ctrl-C or SIGTERM."""
     settings.home.mkdir(parents=True, exist_ok=True)
     stopping = threading.Event()
-
-    def on_signal(number: int, _frame: object) -> None:
-        stopping.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     service = Service(settings, report=lambda line: print(line, flush=True))
     try:
         service.start()

@@ -5,16 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 import polars as pl
 
-from sendflow.intake.decoding import (
-    as_utf8,
-    decode,
-    refuse_truncated_last_row,
-    refuse_truncated_tail,
-)
+from sendflow.intake.decoding import Decoded, decode, refuse_truncated, utf8_source
 from sendflow.intake.header import header_names, header_row_index
 from sendflow.intake.raw import (
     HEADER_SEARCH_ROWS,
@@ -30,13 +25,9 @@ from sendflow.transforms.common import (
 )
 
 
-def read_csv_text(text: str, name: str, layouts: Iterable[Layout] = ()) -> pl.DataFrame:
-    return read_csv(text, name, list(layouts)).frame
-
-
-def read_csv(
-    text: str, name: str, layouts: list[Layout], encoding: str | None = None, skip: int | None = None
-) -> RawTable:
+def read_csv(decoded: Decoded, name: str, layouts: list[Layout], skip: int | None = None) -> RawTable:
+    """A decoded CSV whole, its header looked for in the leading rows (or `skip` rows down)."""
+    text = decoded.text
     leading = list(itertools.islice(csv.reader(io.StringIO(text)), HEADER_SEARCH_ROWS))
     index = skip if skip is not None else header_row_index(leading, layouts)[0] if layouts else 0
     try:
@@ -46,9 +37,9 @@ def read_csv(
     if grid.height == 0:
         raise Rejection(f"{name} is empty")
     header = header_names(grid.row(0))
-    refuse_truncated_last_row(text, len(header), grid.height - 1, name)
+    refuse_truncated(decoded.last_line, len(header), index + 1, name)
     frame = with_header(grid, 0, header).with_columns(pl.col(SOURCE_ROW) + index)
-    return RawTable(frame, "csv", encoding, None, index + 1, preamble(leading[:index]))
+    return RawTable(frame, "csv", decoded.encoding, None, index + 1, preamble(leading[:index]))
 
 
 def batches(raw: RawTable, key: tuple[str, ...] = (), rows: int = 1_000_000) -> Iterator[pl.DataFrame]:
@@ -66,14 +57,18 @@ def batches(raw: RawTable, key: tuple[str, ...] = (), rows: int = 1_000_000) -> 
 
 def _whole_csv(raw: RawTable) -> pl.DataFrame:
     assert raw.path is not None
-    text, _ = decode(raw.path.read_bytes(), raw.path.name)
-    return read_csv(text, raw.path.name, [], None, skip=raw.header_row - 1).frame
+    return read_csv(decode(raw.path.read_bytes(), raw.path.name), raw.path.name, [], skip=raw.header_row - 1).frame
 
 
 def _csv_pieces(raw: RawTable, rows: int) -> Iterator[pl.DataFrame]:
     assert raw.path is not None
-    source = as_utf8(raw.path)
-    refuse_truncated_tail(source, len(raw.header), raw.path.name)
+    source, decoder = utf8_source(raw.path)
+    try:
+        refuse_truncated(decoder.last_line, len(raw.header), raw.header_row, raw.path.name)
+    except Rejection:
+        if source != raw.path:
+            source.unlink(missing_ok=True)
+        raise
     scan = pl.scan_csv(
         source, has_header=False, skip_rows=raw.header_row, new_columns=raw.header, infer_schema=False,
         row_index_name=SOURCE_ROW, row_index_offset=raw.header_row + 1,
@@ -91,7 +86,7 @@ def _csv_pieces(raw: RawTable, rows: int) -> Iterator[pl.DataFrame]:
 def _aligned(pieces: Iterator[pl.DataFrame], key: list[str], name: str) -> Iterator[pl.DataFrame]:
     """Hold back each piece's last run of one key until the next piece, so no key straddles batches."""
     carried: pl.DataFrame | None = None
-    finished: set[tuple] = set()
+    finished: set[tuple[object, ...]] = set()
 
     def fresh(frame: pl.DataFrame) -> pl.DataFrame:
         keys = set(frame.select(key).unique().rows())

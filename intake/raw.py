@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +44,8 @@ class Identification:
     missing: tuple[str, ...]
 
 
-Grid = list[list[str | None]]
+# Rows of cells as read (a CSV reader gives str, a sheet may give None): read-only, so either fits.
+Grid = Sequence[Sequence[str | None]]
 
 
 def sha256_of(path: Path) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import itertools
@@ -11,7 +10,8 @@ from pathlib import Path
 
 import polars as pl
 
-from sendflow.intake.decoding import decode
+from sendflow.intake.census_xml import XML_HEAD_BYTES, looks_like_xml, read_pupil_xml, xml_encoding
+from sendflow.intake.decoding import Decoder, decode
 from sendflow.intake.delimited import read_csv
 from sendflow.intake.header import header_names, header_row_index
 from sendflow.intake.raw import HEADER_SEARCH_ROWS, RawTable, preamble
@@ -28,24 +28,22 @@ def read_table(path: Path, layouts: Iterable[Layout]) -> RawTable:
     The header is looked for in the first rows, not assumed to be the first: publishers put titles,
     notes and multi-row labels above it.
     """
-    layouts = list(layouts)
     with path.open("rb") as handle:
-        head = handle.read(8)
+        head = handle.read(XML_HEAD_BYTES)
+        if _is_text(path, head):
+            return read_csv(decode(head + handle.read(), path.name), path.name, list(layouts))
+    return _read_markup(path, head, list(layouts))
+
+
+def _is_text(path: Path, head: bytes) -> bool:
+    """Neither a workbook nor an XML return: a CSV (the one place this is decided, for both readers)."""
+    return not is_spreadsheet(path, head) and not looks_like_xml(head)
+
+
+def _read_markup(path: Path, head: bytes, layouts: list[Layout]) -> RawTable:
     if is_spreadsheet(path, head):
         return read_spreadsheet(path, layouts)
-    if _is_xml(head):
-        from sendflow.intake.census_xml import read_pupil_xml
-
-        return RawTable(read_pupil_xml(path), "xml", "utf-8")
-    text, encoding = decode(path.read_bytes(), path.name)
-    return read_csv(text, path.name, layouts, encoding)
-
-
-def _is_xml(head: bytes) -> bool:
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return head.removeprefix(head[:2]).decode("utf-16-le" if head[:2] == codecs.BOM_UTF16_LE else "utf-16-be",
-                                                  errors="ignore").lstrip().startswith("<")  # fmt: skip
-    return head.removeprefix(codecs.BOM_UTF8).lstrip().startswith(b"<")
+    return RawTable(read_pupil_xml(path), "xml", xml_encoding(head))
 
 
 HEAD_BYTES = 1 << 20
@@ -56,10 +54,14 @@ def read_head(path: Path, layouts: Iterable[Layout]) -> RawTable:
     whole to know what it is); spreadsheets and XML returns, which are small, whole."""
     layouts = list(layouts)
     with path.open("rb") as handle:
-        start = handle.read(HEAD_BYTES)
-    if is_spreadsheet(path, start[:8]) or _is_xml(start[:64]) or len(start) < HEAD_BYTES:
-        return read_table(path, layouts)
-    text = codecs.getincrementaldecoder("utf-8-sig")(errors="replace").decode(start)
+        start = handle.read(max(HEAD_BYTES, XML_HEAD_BYTES))
+    head = start[:XML_HEAD_BYTES]
+    if not _is_text(path, head):
+        return _read_markup(path, head, layouts)
+    if len(start) < HEAD_BYTES:  # the whole file, already read
+        return read_csv(decode(start, path.name), path.name, layouts)
+    # The same decoder as the whole file's: a UTF-16 or mixed head is refused now, with the same message.
+    text = Decoder(path.name).feed(start)
     leading = list(itertools.islice(csv.reader(io.StringIO(text)), HEADER_SEARCH_ROWS + 1))
     index, _ = header_row_index(leading[:HEADER_SEARCH_ROWS], layouts)
     header = header_names(leading[index]) if len(leading) > index else []

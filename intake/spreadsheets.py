@@ -105,7 +105,7 @@ def read_spreadsheet(path: Path, layouts: list[Layout]) -> RawTable:
     sheets = {name: sheet for name, sheet in sheets.items() if sheet[0].height}
     if not sheets:
         raise Rejection(f"{path.name} has no sheet with any rows")
-    scored = []
+    scored: list[tuple[float, int, str, int, list[list[str | None]]]] = []
     for name, (grid, _, _) in sheets.items():
         leading = [list(row) for row in grid.head(HEADER_SEARCH_ROWS).iter_rows()]
         index, score = header_row_index(leading, layouts)

@@ -21,7 +21,9 @@ from typing import Any
 
 import httpx
 
+from sendflow.core.files import atomic_write_bytes, temporary_beside
 from sendflow.core.settings import Settings
+from sendflow.core.vocabulary import PullStatus
 from sendflow.landing.zone import free_name
 
 RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
@@ -41,14 +43,14 @@ class NotPublished(PullError):
 class Pulled:
     source: str
     url: str
-    status: str  # new, unchanged (same bytes) or not-modified (304)
+    status: PullStatus
     path: Path | None = None  # where a new file landed
     sha256: str | None = None
     size: int = 0
     attempts: int = 1
 
     def line(self) -> str:
-        if self.status == "new":
+        if self.status == PullStatus.NEW:
             return f"{self.source}: new ({self.size:,} bytes, {self.sha256[:12] if self.sha256 else ''}) -> {self.path}"
         return f"{self.source}: {self.status}"
 
@@ -61,7 +63,8 @@ class PullState:
 
     def read(self) -> dict[str, dict[str, Any]]:
         try:
-            return json.loads(self.path.read_text(encoding="utf-8"))
+            state: dict[str, dict[str, Any]] = json.loads(self.path.read_text(encoding="utf-8"))
+            return state
         except FileNotFoundError:
             return {}
 
@@ -82,9 +85,7 @@ class PullState:
         with self._locked():
             state = self.read()
             state[source] = {**state.get(source, {}), **values, "checked_at": datetime.now(UTC).isoformat()}
-            temporary = self.path.with_name(self.path.name + ".tmp")
-            temporary.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-            temporary.replace(self.path)
+            atomic_write_bytes(self.path, (json.dumps(state, indent=2, sort_keys=True) + "\n").encode("utf-8"))
 
 
 class Fetcher:
@@ -118,13 +119,14 @@ class Fetcher:
     def download(self, source: str, url: str, name: str, conditional: bool = True) -> Pulled:
         """Fetch `url` into the landing zone's processing/ as `name`, unless it has not changed."""
         seen = self.state.get(source)
-        headers = {}
+        headers: dict[str, str] = {}
         if conditional and seen.get("etag"):
             headers["If-None-Match"] = seen["etag"]
         if conditional and seen.get("last_modified"):
             headers["If-Modified-Since"] = seen["last_modified"]
         self.inbox.mkdir(parents=True, exist_ok=True)
-        partial = self.inbox / f".{name}.part"
+        # Hidden ('.' first) and marked in progress ('.partial' last): nothing takes it before the rename.
+        partial = temporary_beside(self.inbox / name)
 
         def save(response: httpx.Response) -> tuple[str, int] | None:
             if response.status_code == 304:
@@ -153,16 +155,16 @@ class Fetcher:
         }
         if saved is None:
             self.state.put(source, validators)
-            return Pulled(source, url, "not-modified", attempts=attempts)
+            return Pulled(source, url, PullStatus.NOT_MODIFIED, attempts=attempts)
         sha256, size = saved
         if sha256 == seen.get("sha256"):
             partial.unlink(missing_ok=True)
             self.state.put(source, validators)
-            return Pulled(source, url, "unchanged", sha256=sha256, size=size, attempts=attempts)
+            return Pulled(source, url, PullStatus.UNCHANGED, sha256=sha256, size=size, attempts=attempts)
         target = free_name(self.inbox / name)
         os.replace(partial, target)
         self.state.put(source, {**validators, "sha256": sha256, "bytes": size, "landed_as": str(target)})
-        return Pulled(source, url, "new", target, sha256, size, attempts)
+        return Pulled(source, url, PullStatus.NEW, target, sha256, size, attempts)
 
     def _with_retries(
         self, url: str, headers: dict[str, str], handle: Callable[[httpx.Response], Any]

@@ -17,12 +17,14 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from sendflow.core.files import atomic_write_bytes
 from sendflow.core.settings import Settings
 from sendflow.intake.raw import sha256_of
 
 PROCESSING = "processing"
 REJECTED = "rejected"
-# Names that are still being written by a browser, rsync, a puller or an editor.
+# Names that are still being written by a browser, rsync, a puller or an editor. Hidden names ('.' first)
+# are never taken either: core.files writes its temporaries as .<name>.<writer>.partial.
 _IN_PROGRESS_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial", ".download", ".swp")
 _ZIP_MAGIC = b"PK\x03\x04"
 # Spreadsheets are zip containers too; they are loaded as themselves, but their expansion is still bounded.
@@ -150,7 +152,7 @@ class LandingZone:
         self.rejected.mkdir(parents=True, exist_ok=True)
         target = free_name(self.rejected / _printable(path.name))
         os.rename(path, target)
-        target.with_name(target.name + ".reason.txt").write_text(reason + "\n", encoding="utf-8")
+        atomic_write_bytes(target.with_name(target.name + ".reason.txt"), (reason + "\n").encode("utf-8"))
         self._seen.pop(path.name, None)
         return target
 

@@ -6,7 +6,7 @@ Plain functions (the Prefect flow wraps them), so the whole path runs and is tes
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from sendflow.core.settings import Settings
+from sendflow.core.vocabulary import LoadStatus
 from sendflow.expectations.runner import Validation, validate, write_data_docs_page
 from sendflow.intake.delimited import batches
 from sendflow.intake.header import identify
@@ -21,12 +22,13 @@ from sendflow.intake.names import academic_year_for, snapshot_date_in_name
 from sendflow.intake.raw import Rejection, sha256_of
 from sendflow.intake.reader import read_head
 from sendflow.registry.datasets import BY_NAME, Dataset, all_layouts
+from sendflow.registry.partitions import Partition, replaced, summary
 from sendflow.transforms.common import CONTROLS, SOURCE_ROW, Layout, SourceError, SourceInfo, normalise_academic_year
 from sendflow.warehouse import ledger
 from sendflow.warehouse.connection import Warehouse
 from sendflow.warehouse.lake import Lake
 from sendflow.warehouse.ledger import LoadRecord
-from sendflow.warehouse.publish import DuplicateLoad, Partitioned, Publication, lost_race
+from sendflow.warehouse.publish import Batch, Partitioned, publish
 
 EXAMPLES_IN_MESSAGE = 3
 
@@ -34,11 +36,11 @@ EXAMPLES_IN_MESSAGE = 3
 @dataclass(frozen=True)
 class FileOutcome:
     path: str
-    status: str  # loaded, duplicate, rejected or failed
-    message: str
+    status: LoadStatus
+    message: str  # for people: what was replaced ("2023/24/spring (7 urns)"), counts; nothing parses it
     dataset: str | None = None
     load_id: int | None = None
-    partitions: tuple[str, ...] = ()
+    partitions: tuple[Partition, ...] = ()  # what a load replaced (registry/partitions.py)
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
@@ -47,11 +49,11 @@ class FileOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.status in ("loaded", "duplicate")
+        return self.status.ok
 
     def line(self) -> str:
         name = Path(self.path).name
-        if self.status in ("loaded", "duplicate"):
+        if self.status.ok:
             return f"{name}: {self.status} ({self.message})"
         return f"{name}: {self.status}: {self.message}"
 
@@ -83,7 +85,7 @@ def ingest_path(path: Path, academic_year: str | None, context: Context) -> File
     record = LoadRecord(
         source_name=path.name,
         source_sha256=sha256_of(path),
-        status="failed",
+        status=LoadStatus.FAILED,
         started_at=ledger.now(),
         source_bytes=path.stat().st_size,
     )
@@ -94,11 +96,11 @@ def ingest_path(path: Path, academic_year: str | None, context: Context) -> File
             return _duplicate(path, record, previous, context)
         return _load(path, academic_year, record, context, tally)
     except Rejection as rejection:
-        record.status, record.message = "rejected", str(rejection)
+        record.status, record.message = LoadStatus.REJECTED, str(rejection)
         _keep_rejected(path, record, context)
         load_id = ledger.record_outcome(context.warehouse, record, getattr(rejection, "quarantine", None))
     except Exception as error:  # a failure of ours, not of the file: record it and carry on with other files
-        record.status, record.message = "failed", f"{type(error).__name__}: {error}"
+        record.status, record.message = LoadStatus.FAILED, f"{type(error).__name__}: {error}"
         load_id = ledger.record_outcome(context.warehouse, record)
     return FileOutcome(
         str(path), record.status, record.message or "", record.dataset, load_id, (), record.rows_read,
@@ -107,11 +109,11 @@ def ingest_path(path: Path, academic_year: str | None, context: Context) -> File
 
 
 def _duplicate(path: Path, record: LoadRecord, previous: dict, context: Context) -> FileOutcome:
-    record.status = "duplicate"
+    record.status = LoadStatus.DUPLICATE
     record.dataset = previous["dataset"]
     record.message = f"same bytes as load {previous['load_id']} ({previous['source_name']}); nothing changed"
     load_id = ledger.record_outcome(context.warehouse, record)
-    return FileOutcome(str(path), "duplicate", record.message, record.dataset, load_id)
+    return FileOutcome(str(path), LoadStatus.DUPLICATE, record.message, record.dataset, load_id)
 
 
 def source_info(path: Path, layout: Layout, academic_year: str | None, preamble: tuple[str, ...] = ()) -> SourceInfo:
@@ -179,12 +181,10 @@ def _load(path: Path, academic_year: str | None, record: LoadRecord, context: Co
     # Owner-only: the raw file of a pupil-level dataset is personal data, and bronze keeps it unchanged.
     context.lake.keep_bronze(path, record.source_sha256, mode=0o600)
     kept = [c for c in found.layout.columns_in(raw.header) if c not in found.layout.personal]
-    publication = Publication(context.warehouse, context.lake, record)
-    # Claimed as loaded inside the transaction: the unique index on loaded hashes then makes a concurrent
-    # offer of the same bytes wait for this one and become a duplicate; nobody sees it unless it commits.
-    record.status = "loaded"
-    try:
-        publication.begin()
+
+    def checked_batches() -> Iterator[Batch]:
+        """Read, transform and check each batch as the publisher asks for it; after the last, refuse the
+        file (raising, which aborts the publication) if it is unfit, else name what it replaces."""
         for number, batch in enumerate(batches(raw, dataset.batch_key, BATCH_ROWS), start=1):
             checked = _check(
                 batch, dataset, found.layout, source, kept, academic_year, path, record, context.settings.gx_max_rows
@@ -195,25 +195,22 @@ def _load(path: Path, academic_year: str | None, record: LoadRecord, context: Co
                 tally.pages.append(str(page))
             tally.partitions |= set(checked.valid.select(dataset.partition_keys).unique().drop_nulls().rows())
             record.rows_loaded += checked.valid.height
-            publication.add(Partitioned(dataset.table, dataset.partition_keys, checked.valid, dataset.lake_keys))
-            publication.hold_back(checked.quarantine)
+            yield Batch([Partitioned(dataset.table, dataset.partition_keys, checked.valid, dataset.lake_keys)],
+                        checked.quarantine)  # fmt: skip
         _reject_if_unfit(tally, record, context.settings.quarantine_threshold)
-        partitions = _partition_names(tally.partitions, dataset)
-        record.partition_values = ", ".join(partitions)
-        record.message = _loaded_message(dataset, partitions, record)
-        with context.publish_slot(dataset.name):
-            published = publication.finish(dataset.derived)
-    except DuplicateLoad:
-        publication.abort()
-        published = lost_race(context.warehouse, record)
-        return FileOutcome(str(path), "duplicate", published.message, dataset.name, published.load_id)
-    except BaseException:
-        publication.abort()
-        raise
+        names = summary(tally.partitions, dataset.partition_keys)
+        record.partition_values = ", ".join(names)
+        record.message = _loaded_message(dataset, names, record)
+
+    published = publish(
+        context.warehouse, context.lake, record, checked_batches(), dataset.derived, context.publish_slot(dataset.name)
+    )
+    if published.status is LoadStatus.DUPLICATE:
+        return FileOutcome(str(path), LoadStatus.DUPLICATE, published.message, dataset.name, published.load_id)
     return FileOutcome(
-        str(path), "loaded", f"{record.message}; load {published.load_id}", dataset.name, published.load_id,
-        partitions, record.rows_read, record.rows_loaded, record.rows_quarantined, tally.checks_failed,
-        tally.docs_pages,
+        str(path), LoadStatus.LOADED, f"{record.message}; load {published.load_id}", dataset.name, published.load_id,
+        replaced(tally.partitions, dataset.partition_keys), record.rows_read, record.rows_loaded,
+        record.rows_quarantined, tally.checks_failed, tally.docs_pages,
     )  # fmt: skip
 
 
@@ -280,15 +277,6 @@ def _reject_if_unfit(tally: Tally, record: LoadRecord, threshold: float) -> None
         raise rejection
 
 
-def _partition_names(partitions: set[tuple], dataset: Dataset) -> tuple[str, ...]:
-    """How the load names what it replaced: every partition, or for many (schools) a count per year."""
-    if len(partitions) <= 12:
-        return tuple("/".join(str(v) for v in values) for values in sorted(partitions))
-    first = sorted({values[:-1] for values in partitions})
-    return tuple(f"{'/'.join(str(v) for v in head)} ({sum(1 for p in partitions if p[:-1] == head)} "
-                 f"{dataset.partition_keys[-1]}s)" for head in first)  # fmt: skip
-
-
 def _loaded_message(dataset: Dataset, partitions: tuple[str, ...], record: LoadRecord) -> str:
     parts = [
         f"{dataset.name} {', '.join(partitions)}",
@@ -311,3 +299,13 @@ def _keep_rejected(path: Path, record: LoadRecord, context: Context) -> None:
     elif not target.exists():
         shutil.copyfile(path, target)
     target.with_name(target.name + ".reason.txt").write_text((record.message or "") + "\n", encoding="utf-8")
+
+
+def load_order(path: Path) -> int:
+    """Files whose dataset looks up others' rows (pupil returns read dim_school) go after the rest of the run."""
+    try:
+        raw = read_head(path, all_layouts())
+        dataset = BY_NAME[identify(raw.header, all_layouts(), path.name).layout.dataset]
+    except (Rejection, OSError, KeyError):
+        return 0  # rejected or failed in its turn, with the intake's own message
+    return 1 if dataset.lookups else 0

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import polars as pl
 
-from sendflow.cli.text import table
 from sendflow.core.settings import Settings
+from sendflow.core.text import table
 from sendflow.registry.datasets import DATASETS
 from sendflow.warehouse import ledger
 from sendflow.warehouse.connection import Warehouse

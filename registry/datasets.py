@@ -1,5 +1,7 @@
 """The one list of datasets. Adding a source means: a transforms module, an expectations module, a models
-module, tests for each, and an entry here (tests/test_registry.py checks that every part exists)."""
+module, tests for each, and an entry here naming its partition keys, its year key and its reach (which
+trusts a load can affect, registry/reach.py). tests/test_registry.py checks every part exists, and loads a
+tiny file of every dataset to check its load event (partitions, years) and the trusts it reaches."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from sendflow.expectations import school_links as school_links_expectations
 from sendflow.expectations import school_register as school_register_expectations
 from sendflow.expectations import trust_membership as trust_membership_expectations
 from sendflow.expectations.suite import Suite
+from sendflow.registry.reach import SchoolsAtCensus, SchoolsEver, SchoolsInLas, TrustReach, TrustsInRows
 from sendflow.transforms import (
     dsg_allocation,
     pupil_census,
@@ -44,6 +47,11 @@ class Dataset:
     suite: Suite
     # The columns whose values a newer file replaces in the validated table (a year, a snapshot date...).
     partition_keys: tuple[str, ...]
+    # Which trusts' reports a load can change (reports/affected.py queries by it).
+    reach: TrustReach
+    # The partition key that names the year of what was loaded (the `years` of the load event), or None
+    # for snapshots: a snapshot date is a day, and the reports it changes are not limited to one year.
+    year_key: str | None
     derived: Mapping[str, Derivation] = field(default_factory=dict)
     # Lake folders, when coarser than the partitions (a school's pupils replaced inside its LA's folder).
     lake_keys: tuple[str, ...] = ()
@@ -75,6 +83,8 @@ DATASETS: tuple[Dataset, ...] = (
         build=school_register.build,
         suite=school_register_expectations.SUITE,
         partition_keys=("snapshot_date",),
+        reach=SchoolsEver("school_register_snapshot"),
+        year_key=None,
         derived=SCHOOL_DIMENSIONS,
     ),
     Dataset(
@@ -83,6 +93,8 @@ DATASETS: tuple[Dataset, ...] = (
         build=trust_membership.build,
         suite=trust_membership_expectations.SUITE,
         partition_keys=("snapshot_date",),
+        reach=SchoolsEver("trust_membership_snapshot", trust_columns=("group_uid",)),
+        year_key=None,
         derived=SCHOOL_DIMENSIONS,
     ),
     Dataset(
@@ -91,6 +103,8 @@ DATASETS: tuple[Dataset, ...] = (
         build=school_links.build,
         suite=school_links_expectations.SUITE,
         partition_keys=("snapshot_date",),
+        reach=SchoolsEver("school_link", urn_columns=("urn", "link_urn")),
+        year_key=None,
         derived=SCHOOL_DIMENSIONS,
     ),
     Dataset(
@@ -99,6 +113,8 @@ DATASETS: tuple[Dataset, ...] = (
         build=school_census.build,
         suite=school_census_expectations.SUITE,
         partition_keys=("academic_year",),
+        reach=TrustsInRows("v_trust_send_summary"),
+        year_key="academic_year",
     ),
     Dataset(
         name="dsg_allocation",
@@ -106,6 +122,8 @@ DATASETS: tuple[Dataset, ...] = (
         build=dsg_allocation.build,
         suite=dsg_allocation_expectations.SUITE,
         partition_keys=("financial_year",),
+        reach=SchoolsInLas("fct_la_dsg_allocation"),
+        year_key="financial_year",
     ),
     Dataset(
         name="la_high_needs_spend",
@@ -114,6 +132,8 @@ DATASETS: tuple[Dataset, ...] = (
         suite=la_high_needs_spend_expectations.SUITE,
         # A benchmarking workbook holds a budget and an outturn: each (year, kind) is replaced on its own.
         partition_keys=("financial_year", "kind"),
+        reach=SchoolsInLas("fct_la_high_needs_spend"),
+        year_key="financial_year",
     ),
     Dataset(
         name="la_ehcp",
@@ -122,6 +142,8 @@ DATASETS: tuple[Dataset, ...] = (
         suite=la_ehcp_expectations.SUITE,
         # Re-loading one file of one release replaces only that file's rows.
         partition_keys=("release", "source_table"),
+        reach=SchoolsInLas("la_ehcp_observation"),
+        year_key="release",
         derived={"fct_la_ehcp": Derivation(("la_ehcp_observation",), la_ehcp_transforms.fct_la_ehcp)},
     ),
     Dataset(
@@ -130,6 +152,8 @@ DATASETS: tuple[Dataset, ...] = (
         build=pupil_census.build,
         suite=pupil_census_expectations.SUITE,
         partition_keys=("academic_year", "census_term", "urn"),
+        reach=SchoolsAtCensus("fct_pupil_census"),
+        year_key="academic_year",
         lake_keys=("academic_year", "census_term", "la_code"),
         batch_key=("LEA", "Estab"),
         lookups={"schools": schools_by_laestab},

@@ -13,10 +13,14 @@ from collections.abc import Callable
 import polars as pl
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from sendflow.reports.tables import NEED_NAMES, Chart, ReportTable, year_group_shares
+from sendflow.core.vocabulary import ChartKind
+from sendflow.reports.formatting import need_label
+from sendflow.reports.model import Chart, ReportTable
+from sendflow.reports.sections.pupil_returns import year_group_shares
 
 TRUST, LA, NATIONAL, FLAGGED = "#1f4e79", "#d9730d", "#8c8c8c", "#c0392b"
 HIDDEN = "#d9d9d9"
@@ -76,7 +80,7 @@ def _short(text: str, width: int = 34) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _bar_labels(axes: Axes, bars: object, places: int = 1, suffix: str = "") -> None:
+def _bar_labels(axes: Axes, bars: BarContainer, places: int = 1, suffix: str = "") -> None:
     axes.bar_label(bars, labels=[f"{b.get_height():,.{places}f}{suffix}" for b in bars], fontsize=7, padding=2)
 
 
@@ -128,7 +132,7 @@ def school_rates(chart: Chart, table: ReportTable) -> Figure:
             if value is None:
                 axes.annotate("not published", (0, y), fontsize=7, va="center", color=NATIONAL)
                 continue
-            far = gap_value is not None and round(abs(gap_value), 9) >= band  # as tables._flag decides
+            far = gap_value is not None and round(abs(gap_value), 9) >= band  # as sections.schools._flag decides
             axes.plot(value, y, "o", color=FLAGGED if far else TRUST, markersize=6, zorder=3)
         if national.drop_nulls().len():
             axes.axvline(national.drop_nulls()[0], color=NATIONAL, linestyle="--", linewidth=1)
@@ -193,11 +197,11 @@ def school_needs(chart: Chart, table: ReportTable) -> Figure:
     for row in ehc.iter_rows(named=True):
         total = sum(row[c] or 0 for c in codes)
         labels.append(_short(row["school_name"]))
-        shares.append({NEED_NAMES.get(c, c): 100 * (row[c] or 0) / total for c in codes} if total else {})
+        shares.append({need_label(c): 100 * (row[c] or 0) / total for c in codes} if total else {})
         rests.append(0.0 if total else None)
     figure = _figure(1.4 + 0.34 * max(len(labels), 2))
     axes = figure.subplots()
-    _stacked_shares(axes, labels, shares, rests, [NEED_NAMES.get(c, c) for c in codes])
+    _stacked_shares(axes, labels, shares, rests, [need_label(c) for c in codes])
     _style(axes, "Share of each school's pupils with EHC plans, by primary need")
     return figure
 
@@ -305,18 +309,16 @@ def need_by_year_group(chart: Chart, table: ReportTable) -> Figure:
         labels.append(f"Year {year}" if year.isdigit() else year)
         hidden_total = mine["hidden_share"][0] is None
         segments.append(
-            {} if hidden_total else {_need(n): v for n, v in zip(mine["primary_need"], mine["share"], strict=True) if v}
+            {}
+            if hidden_total
+            else {need_label(n): v for n, v in zip(mine["primary_need"], mine["share"], strict=True) if v}
         )
         rests.append(None if hidden_total else mine["hidden_share"][0])
     figure = _figure(1.4 + 0.3 * max(len(labels), 2))
     axes = figure.subplots()
-    _stacked_shares(axes, labels, segments, rests, [_need(n) for n in needs])
+    _stacked_shares(axes, labels, segments, rests, [need_label(n) for n in needs])
     _style(axes, "Share of each year group's pupils with SEN, by primary need")
     return figure
-
-
-def _need(code: str) -> str:
-    return NEED_NAMES.get(code.lower(), code)
 
 
 def reconciliation(chart: Chart, table: ReportTable) -> Figure:
@@ -330,9 +332,10 @@ def reconciliation(chart: Chart, table: ReportTable) -> Figure:
         ("ehc_plan", "EHC plans", LA, "^", 0.0),
         ("sen_support", "SEN support", "#2ca02c", "s", -0.2),
     )
-    extent = 1
+    extent: float = 1
     for measure, label, colour, marker, offset in measures:
-        xs, ys = [], []
+        xs: list[float] = []
+        ys: list[float] = []
         for i, y in enumerate(rows):
             value = table.shown(i, f"{measure}_diff")
             if value == "c":
@@ -345,7 +348,7 @@ def reconciliation(chart: Chart, table: ReportTable) -> Figure:
                     color=colour,
                     va="center",
                 )
-            elif value is not None:
+            elif isinstance(value, int | float):  # a shown difference (the table's counts are whole numbers)
                 xs.append(value)
                 ys.append(y + offset)
         axes.plot(xs, ys, marker, color=colour, label=label, linestyle="none", markersize=5)
@@ -359,13 +362,13 @@ def reconciliation(chart: Chart, table: ReportTable) -> Figure:
     return figure
 
 
-DRAWINGS: dict[str, Callable[[Chart, ReportTable], Figure]] = {
-    "trust_rates": trust_rates,
-    "school_rates": school_rates,
-    "school_needs": school_needs,
-    "la_growth": la_growth,
-    "la_per_plan": la_per_plan,
-    "la_outturn": la_outturn,
-    "need_by_year_group": need_by_year_group,
-    "reconciliation": reconciliation,
+DRAWINGS: dict[ChartKind, Callable[[Chart, ReportTable], Figure]] = {
+    ChartKind.TRUST_RATES: trust_rates,
+    ChartKind.SCHOOL_RATES: school_rates,
+    ChartKind.SCHOOL_NEEDS: school_needs,
+    ChartKind.LA_GROWTH: la_growth,
+    ChartKind.LA_PER_PLAN: la_per_plan,
+    ChartKind.LA_OUTTURN: la_outturn,
+    ChartKind.NEED_BY_YEAR_GROUP: need_by_year_group,
+    ChartKind.RECONCILIATION: reconciliation,
 }

@@ -61,11 +61,6 @@ def suppress(values: Sequence[Sequence[int]], threshold: int, *, row_totals: boo
     return Suppression(threshold, frozenset(primary), frozenset(hidden - primary))
 
 
-def percentage_hidden(suppressed: frozenset[Cell], numerator: Cell, denominator: Cell) -> bool:
-    """A percentage of hidden counts would reveal them: hide it when either count is hidden."""
-    return numerator in suppressed or denominator in suppressed
-
-
 def _checked(values: Sequence[Sequence[int]], row_totals: bool, column_totals: bool) -> list[list[int]]:
     grid = [[int(v) for v in row] for row in values]
     if not grid:

@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from sendflow.reports.tables import ReportTable
+from sendflow.reports.model import ReportTable
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 MAX_SHEET_TITLE = 31  # Excel's limit
@@ -55,12 +56,6 @@ def _plain(value: object) -> object:
     return value if isinstance(value, int | float) else str(value)
 
 
-def write_csv(table: ReportTable, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(csv_text(table), encoding="utf-8", newline="")
-    return path
-
-
 def workbook(tables: Sequence[ReportTable], notes: Sequence[tuple[str, str]] = ()) -> Workbook:
     """One sheet per table (labels as headers, the table's note under it), then an About sheet of notes."""
     book = Workbook()
@@ -86,7 +81,7 @@ def workbook(tables: Sequence[ReportTable], notes: Sequence[tuple[str, str]] = (
     return book
 
 
-def _set(cell: object, value: object) -> None:
+def _set(cell: Cell, value: object) -> None:
     if value is None:
         return
     if isinstance(value, int | float):

@@ -13,7 +13,7 @@ from datetime import date
 
 import polars as pl
 
-from sendflow.reports.tables import Column, ReportTable, TrustReport
+from sendflow.reports.model import Column, ReportTable, TrustReport
 
 CSS = """
 :root { --ink: #1b1b1b; --muted: #5a5a5a; --rule: #d0d0d0; --accent: #1f4e79; --warn: #8a4b00; }

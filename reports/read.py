@@ -10,9 +10,9 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from sendflow.reports.tables import TrustData
+from sendflow.core.vocabulary import NEED_CODES
+from sendflow.reports.model import TrustData
 from sendflow.transforms.common import normalise_academic_year
-from sendflow.transforms.school_census import NEED_CODES
 from sendflow.warehouse.connection import Warehouse
 from sendflow.warehouse.ledger import query
 

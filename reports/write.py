@@ -13,7 +13,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
-import secrets
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -23,10 +22,12 @@ from pathlib import Path
 
 import polars as pl
 
-from sendflow.core.settings import Settings
+from sendflow.core.files import atomic_write_bytes, atomic_write_with
+from sendflow.core.settings import ReportOptions
 from sendflow.reports import charts, exports, html
+from sendflow.reports.model import TrustData, TrustReport
 from sendflow.reports.read import ReportError, load_trust_data, reportable_trusts
-from sendflow.reports.tables import TrustData, TrustReport, trust_report
+from sendflow.reports.report import trust_report
 from sendflow.warehouse.connection import Warehouse
 from sendflow.warehouse.ledger import query
 
@@ -68,57 +69,40 @@ def trust_report_dir(reports_dir: Path, trust_id: str) -> Path:
     return Path(reports_dir) / f"trust-{_SAFE.sub('_', trust_id)}"
 
 
-def _being_written(path: Path) -> Path:
-    """A temporary name of each writer's own: two processes may write the same report at once (--all-trusts
-    beside refresh-marts), and then the last rename wins with a whole file."""
-    return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
-
-
-def _atomic_write(path: Path, content: bytes) -> None:
-    """Readers (a browser, the Prefect artifact's link) never see half a file while a report is rewritten."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = _being_written(path)
-    try:
-        temporary.write_bytes(content)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 def render_report(
-    data: TrustData, settings: Settings, generated_on: date | None = None
+    data: TrustData, options: ReportOptions, generated_on: date | None = None
 ) -> tuple[TrustReport, dict[str, str]]:
     """The report and each chart's data URI."""
     report = trust_report(
-        data,
-        settings.report_suppression_threshold,
-        settings.report_la_distance_pct_points,
-        generated_on or date.today(),
+        data, options.suppression_threshold, options.la_distance_pct_points, generated_on or date.today()
     )
     images = {chart.key: charts.data_uri(charts.render(chart, report.table(chart.table))) for chart in report.charts}
     return report, images
 
 
 def write_trust_report(
-    warehouse: Warehouse, trust_id: str, academic_year: str | None, out_dir: Path, settings: Settings
+    warehouse: Warehouse, trust_id: str, academic_year: str | None, out_dir: Path, options: ReportOptions
 ) -> ReportFiles:
     """Write the trust's report for the year (default: its latest with a census) under `out_dir`.
     Raises ReportError when the trust is unknown or nothing is loaded for it."""
-    return _write_report(load_trust_data(warehouse, trust_id.strip(), academic_year), Path(out_dir), settings)
+    return _write_report(load_trust_data(warehouse, trust_id.strip(), academic_year), Path(out_dir), options)
 
 
-def _write_report(data: TrustData, out_dir: Path, settings: Settings) -> ReportFiles:
-    report, images = render_report(data, settings)
+def _write_report(data: TrustData, out_dir: Path, options: ReportOptions) -> ReportFiles:
+    report, images = render_report(data, options)
     return write_rendered(report, images, data.sources, out_dir)
 
 
 def write_rendered(report: TrustReport, images: dict[str, str], sources: pl.DataFrame, out_dir: Path) -> ReportFiles:
-    """The page, its CSVs and its XLSX, from `render_report`."""
+    """The page, its CSVs and its XLSX, from `render_report`. Each file is written to a temporary name of this
+    writer's own and renamed into place (core.files): readers (a browser, the Prefect artifact's link) never see
+    half a file, and two processes writing one report at once (--all-trusts beside refresh-marts) leave the
+    last whole one."""
     stem = report_stem(report.trust_id, report.academic_year)
     csvs = []
     for table in report.tables:
         path = out_dir / f"{stem}-tables" / f"{table.key}.csv"
-        _atomic_write(path, exports.csv_text(table).encode("utf-8"))
+        atomic_write_bytes(path, exports.csv_text(table).encode("utf-8"))
         csvs.append(path)
     xlsx = out_dir / f"{stem}.xlsx"
     notes = [
@@ -129,31 +113,30 @@ def write_rendered(report: TrustReport, images: dict[str, str], sources: pl.Data
     ]
     if report.demo_note:
         notes.append(("demo", report.demo_note))
-    temporary = _being_written(xlsx)
-    try:
-        exports.write_xlsx(report.tables, temporary, notes)
-        os.replace(temporary, xlsx)
-    finally:
-        temporary.unlink(missing_ok=True)
+    atomic_write_with(xlsx, lambda temporary: exports.write_xlsx(report.tables, temporary, notes))
     downloads = [(f"All tables (XLSX): {xlsx.name}", xlsx.name)]
     downloads += [(f"{table.title} (CSV)", f"{stem}-tables/{table.key}.csv") for table in report.tables]
     page = html.page(report, images, downloads, sources)
     html_path = out_dir / f"{stem}.html"
-    _atomic_write(html_path, page.encode("utf-8"))
+    atomic_write_bytes(html_path, page.encode("utf-8"))
     return ReportFiles(html_path, tuple(csvs), xlsx)
 
 
 def write_trust_reports(
-    warehouse: Warehouse, trust_ids: Sequence[str], academic_year: str | None, reports_dir: Path, settings: Settings
+    warehouse: Warehouse,
+    trust_ids: Sequence[str],
+    academic_year: str | None,
+    reports_dir: Path,
+    options: ReportOptions,
 ) -> list[TrustOutcome]:
     """Each trust's report in its own folder under `reports_dir` (`trust_report_dir`), in the order given (once).
 
-    Many trusts are shared among `settings.report_workers` processes (0: one per CPU): a report is mostly
+    Many trusts are shared among `options.workers` processes (0: one per CPU): a report is mostly
     matplotlib drawing, which holds the GIL, so threads would not help. Workers are spawned, not forked: the
     caller may be a Prefect flow with threads running."""
     trust_ids = list(dict.fromkeys(trust_id.strip() for trust_id in trust_ids))
-    one = partial(_write_in_folder, warehouse.url, academic_year, Path(reports_dir), settings)
-    processes = min(settings.report_workers or os.cpu_count() or 1, len(trust_ids) // MIN_TRUSTS_PER_PROCESS)
+    one = partial(_write_in_folder, warehouse.url, academic_year, Path(reports_dir), options)
+    processes = min(options.workers or os.cpu_count() or 1, len(trust_ids) // MIN_TRUSTS_PER_PROCESS)
     if processes <= 1:
         return [one(trust_id) for trust_id in trust_ids]
     chunk = max(1, len(trust_ids) // (processes * 4))  # small enough that one slow trust does not hold the tail
@@ -163,31 +146,31 @@ def write_trust_reports(
 
 
 def _write_in_folder(
-    warehouse_url: str, academic_year: str | None, reports_dir: Path, settings: Settings, trust_id: str
+    warehouse_url: str, academic_year: str | None, reports_dir: Path, options: ReportOptions, trust_id: str
 ) -> TrustOutcome:
     try:
         data = load_trust_data(Warehouse(warehouse_url), trust_id, academic_year)
     except ReportError as error:
         return TrustOutcome(trust_id, None, skipped=str(error))
-    files = _write_report(data, trust_report_dir(reports_dir, trust_id), settings)
+    files = _write_report(data, trust_report_dir(reports_dir, trust_id), options)
     return TrustOutcome(trust_id, files, data.academic_year)
 
 
 def write_all_trust_reports(
-    warehouse: Warehouse, academic_year: str | None, out_dir: Path, settings: Settings
+    warehouse: Warehouse, academic_year: str | None, out_dir: Path, options: ReportOptions
 ) -> AllReports:
     """One report per trust with a census loaded (for the year, if given) and an index page linking them."""
     summary = query(warehouse, "SELECT * FROM v_trust_send_summary ORDER BY trust_id, academic_year")
     trust_ids = reportable_trusts(warehouse, academic_year)
-    outcomes = write_trust_reports(warehouse, trust_ids, academic_year, out_dir, settings)
-    written = [o for o in outcomes if o.files is not None]
+    outcomes = write_trust_reports(warehouse, trust_ids, academic_year, out_dir, options)
+    written = [(o, o.files) for o in outcomes if o.files is not None]
     entries = []
-    for outcome in written:
+    for outcome, files in written:
         mine = (pl.col("trust_id") == outcome.trust_id) & (pl.col("academic_year") == outcome.academic_year)
-        href = outcome.files.html.relative_to(out_dir).as_posix()
+        href = files.html.relative_to(out_dir).as_posix()
         entries.append({**summary.filter(mine).row(0, named=True), "href": href})
     entries.sort(key=lambda e: (str(e["trust_name"] or ""), str(e["trust_id"])))
     index = Path(out_dir) / "index.html"
-    _atomic_write(index, html.index_page(entries, date.today()).encode("utf-8"))
+    atomic_write_bytes(index, html.index_page(entries, date.today()).encode("utf-8"))
     skipped = tuple((o.trust_id, o.skipped) for o in outcomes if o.skipped is not None)
-    return AllReports(index, tuple(o.files for o in written), skipped)
+    return AllReports(index, tuple(files for _, files in written), skipped)

@@ -43,17 +43,16 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from sendflow.transforms.pupil_census import TERMS, census_day_of
+from sendflow.core.vocabulary import NEED_CODES, CensusTerm
+from sendflow.transforms.pupil_census import TERM_CODES, census_day_of, census_term
 from sendflow.transforms.upn import expected_check_letter
 
 PUPIL_COLUMNS: tuple[str, ...] = (
     "LEA", "Estab", "Term", "ReferenceDate", "UPN", "Surname", "Forename", "DOB", "Sex", "NCyearActual",
     "EnrolStatus", "FSMeligible", "SENprovision", "SENtype1", "SENtype2", "Postcode",
 )  # fmt: skip
-SEN_TYPES: tuple[str, ...] = (
-    "SPLD", "MLD", "SLD", "PMLD", "SEMH", "SLCN", "HI", "VI", "MSI", "PD", "ASD", "OTH", "NSA",
-)  # fmt: skip
-TERM_CODES = {"autumn": "AUT", "spring": "SPR", "summer": "SUM"}
+# SEN type codes as a return writes them (upper case), in the census order.
+SEN_TYPES: tuple[str, ...] = tuple(code.upper() for code in NEED_CODES)
 
 # EHC plans by primary need, England, January 2025 (EHCP 2025 release, sen_needs_all_plans.csv); the 4,870
 # plans of unknown need are left out. Used when the warehouse holds no need mix of its own.
@@ -69,7 +68,6 @@ SECONDARY_NEED_SHARE = 0.25
 
 NC_YEARS: tuple[str, ...] = ("N1", "N2", "R", *(str(y) for y in range(1, 15)))
 _NC_VALUE = np.arange(len(NC_YEARS)) - 2  # N1 -> -2, N2 -> -1, R -> 0, 1 -> 1 ...
-_EVEN = 100.0
 
 
 def _weights(**by_year: float) -> np.ndarray:
@@ -307,20 +305,6 @@ def _prepared(schools: pl.DataFrame) -> pl.DataFrame:
     return frame
 
 
-def synthetic_pupils(
-    schools: pl.DataFrame, need_mix: pl.DataFrame, academic_year: str, term: str, seed: int
-) -> pl.DataFrame:
-    """One row per invented pupil of each school, in the CSV layout (PUPIL_COLUMNS, all text) plus `urn`.
-
-    `schools`: urn, la_code, estab, school_type, total_pupils, ehc_plan, sen_support, optionally fsm_pupils,
-    girls and boys (as in fct_school_census); schools with a NULL total, EHC plan or SEN support count are
-    skipped. `need_mix`: need (SEN type code) and pupils (weights). `term`: autumn, spring or summer (or
-    AUT, SPR, SUM). Rows come school by school in the order given, each school's by surname and forename.
-    """
-    batches = list(synthetic_batches(schools, need_mix, academic_year, term, seed))
-    return pl.concat(batches, rechunk=False) if batches else _empty()
-
-
 def synthetic_batches(
     schools: pl.DataFrame,
     need_mix: pl.DataFrame,
@@ -329,12 +313,16 @@ def synthetic_batches(
     seed: int,
     batch_pupils: int = BATCH_PUPILS,
 ) -> Iterator[pl.DataFrame]:
-    """The rows of `synthetic_pupils`, as frames of whole schools of about `batch_pupils` pupils each: a
-    national file can be written batch by batch without every pupil in memory at once."""
-    term_name = TERMS.get(term.strip().upper())
-    if term_name is None:
-        raise ValueError(f"unknown term {term!r}: give autumn, spring or summer")
-    draw = _Draw(academic_year, term_name, seed, need_shares(need_mix))
+    """One row per invented pupil of each school, in the CSV layout (PUPIL_COLUMNS, all text) plus `urn`, as
+    frames of whole schools of about `batch_pupils` pupils each: a national file can be written batch by
+    batch without every pupil in memory at once. No frame at all where no school has pupils to invent.
+
+    `schools`: urn, la_code, estab, school_type, total_pupils, ehc_plan, sen_support, optionally fsm_pupils,
+    girls and boys (as in fct_school_census); schools with a NULL total, EHC plan or SEN support count are
+    skipped. `need_mix`: need (SEN type code) and pupils (weights). `term`: autumn, spring or summer (or
+    AUT, SPR, SUM). Rows come school by school in the order given, each school's by surname and forename.
+    """
+    draw = _Draw(academic_year, census_term(term), seed, need_shares(need_mix))
     frame = _prepared(schools)
     # A school never straddles two batches; a school bigger than a batch is a batch of its own.
     batch = (frame["total_pupils"].cum_sum() - frame["total_pupils"]) // max(batch_pupils, 1)
@@ -346,7 +334,7 @@ def synthetic_batches(
 @dataclass(frozen=True)
 class _Draw:
     academic_year: str
-    term: str  # autumn, spring or summer
+    term: CensusTerm
     seed: int
     needs: tuple[tuple[str, ...], np.ndarray]  # codes and shares
 
@@ -391,10 +379,6 @@ class _Draw:
         pupils = _with_serials(pupils.sort("school", "surname", "forename", "order"))
         census_day = census_day_of(self.term, self.academic_year)
         return _as_text(pupils, frame, self.needs[0], TERM_CODES[self.term], census_day)
-
-
-def _empty() -> pl.DataFrame:
-    return pl.DataFrame(schema={"urn": pl.String, **dict.fromkeys(PUPIL_COLUMNS, pl.String)})
 
 
 def _birth_days(keys: np.ndarray, nc_index: np.ndarray, start_year: int) -> np.ndarray:

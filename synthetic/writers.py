@@ -2,8 +2,8 @@
 
 The schools' published counts come from `fct_school_census` for the academic year (the year's January
 census serves every term), the need mix from `fct_la_ehcp` (England, the latest January loaded) or, if none
-is loaded, the committed January 2025 mix (transforms/synthetic_census.py). Files are written under
-temporary names and renamed when complete, so a file that exists is whole.
+is loaded, the committed January 2025 mix (synthetic/census.py). Files are written under temporary names
+beside their targets and renamed when complete (core.files), so a file that exists is whole.
 
 - one file per school: `<laestab>_<AUT|SPR|SUM>_<2023-24>.csv` or `.xml`;
 - `combined=True` (CSV only): one `pupil_census_<selection>_<term>_<2023-24>.csv` for all selected schools,
@@ -12,7 +12,6 @@ temporary names and renamed when complete, so a file that exists is whole.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -24,16 +23,17 @@ from xml.sax.saxutils import escape
 
 import polars as pl
 
+from sendflow.core.files import atomic_path, atomic_write_bytes
+from sendflow.core.vocabulary import ENGLAND_LA_CODE
 from sendflow.synthetic.census import (
     DEFAULT_NEED_MIX,
     DEFAULT_NEED_MIX_YEAR,
     PUPIL_COLUMNS,
     SEN_TYPES,
-    TERM_CODES,
     synthetic_batches,
 )
 from sendflow.transforms.common import normalise_academic_year
-from sendflow.transforms.pupil_census import TERMS, census_day_of
+from sendflow.transforms.pupil_census import TERM_CODES, census_day_of, census_term
 from sendflow.warehouse.connection import Warehouse
 from sendflow.warehouse.ledger import query, read_table
 
@@ -104,9 +104,7 @@ def generate_census(
     if combined and file_format != "csv":
         raise ValueError("a combined file is CSV only: an XML return is one school's")
     year = normalise_academic_year(academic_year)
-    term_name = TERMS.get(term.strip().upper())
-    if term_name is None:
-        raise ValueError(f"unknown term {term!r}: autumn, spring or summer")
+    term_name = census_term(term)
     census_day = census_day_of(term_name, year)
 
     census = _published_census(warehouse, year)
@@ -188,11 +186,12 @@ def need_mix_from(warehouse: Warehouse) -> tuple[pl.DataFrame, str]:
     January 2025 mix; with a note of which."""
     rows = query(
         warehouse,
-        "SELECT calendar_year, breakdown, value FROM fct_la_ehcp WHERE la_code = 'ENG' AND measure = 'caseload' "
+        "SELECT calendar_year, breakdown, value FROM fct_la_ehcp "
+        f"WHERE la_code = '{ENGLAND_LA_CODE}' AND measure = 'caseload' "
         "AND breakdown LIKE 'need:%' AND value IS NOT NULL",
     )
     if rows.height:
-        latest = rows["calendar_year"].max()
+        latest: int = rows.select(pl.col("calendar_year").cast(pl.Int64).max()).item()
         mix = rows.filter(pl.col("calendar_year") == latest).select(
             pl.col("breakdown").cast(pl.String).str.strip_prefix("need:").str.to_uppercase().alias("need"),
             pl.col("value").cast(pl.Float64).alias("pupils"),
@@ -234,9 +233,7 @@ def _write_per_school(
     for batch in batches:
         for laestab, count, content in render(batch):
             path = out_dir / f"{laestab}_{suffix}"
-            with _atomic(path) as handle:
-                handle.write(content)
-            paths.append(path)
+            paths.append(atomic_write_bytes(path, content))
             pupils += count
     return paths, pupils
 
@@ -298,11 +295,7 @@ def _xml_files(batch: pl.DataFrame, names: dict[str, str]) -> Rendered:
 
 @contextmanager
 def _atomic(path: Path) -> Iterator[IO[bytes]]:
-    """Write to `<name>.partial`, renamed into place only when the block finishes without error."""
-    partial = path.with_name(path.name + ".partial")
-    try:
-        with partial.open("wb") as handle:
-            yield handle
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    """A handle on a temporary file beside `path`, renamed into place only once the block finishes (and the
+    handle is closed) without error, so a file that exists is whole."""
+    with atomic_path(path) as temporary, temporary.open("wb") as handle:
+        yield handle

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from sendflow.transforms.upn import check_letter
+from tests.transforms.test_upn import check_letter
 
 HEADER = ["LEA", "Estab", "Term", "ReferenceDate", "UPN", "Surname", "Forename", "DOB", "Sex", "NCyearActual",
           "EnrolStatus", "FSMeligible", "SENprovision", "SENtype1", "SENtype2", "Postcode"]  # fmt: skip

@@ -34,7 +34,7 @@ def test_every_workbook_loads_and_matches_the_published_england_totals(real_data
     outcomes = [ingest_path(path, None, context) for path in workbooks]
 
     assert [o.status for o in outcomes] == ["loaded"] * 4, [o.message for o in outcomes]
-    assert [o.partitions for o in outcomes] == [(year,) for year in TOTAL_BEFORE_DEDUCTIONS]
+    assert [o.partitions for o in outcomes] == [({"financial_year": year},) for year in TOTAL_BEFORE_DEDUCTIONS]
     sums = ledger.query(
         context.warehouse,
         "SELECT financial_year, block, SUM(amount_gbp) AS total FROM fct_la_dsg_allocation "

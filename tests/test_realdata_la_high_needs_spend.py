@@ -70,7 +70,7 @@ def test_ees_outturn_2023_24_loads_every_row_and_matches_the_file(real_data: Pat
 
     assert outcome.status == "loaded", outcome.message
     assert (outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined) == (3_060, 3_060, 0)
-    assert outcome.partitions == ("2023-24/outturn",)
+    assert outcome.partitions == ({"financial_year": "2023-24", "kind": "outturn"},)
     gross, net = _published_sums(context, "outturn", "gross_gbp"), _published_sums(context, "outturn", "net_gbp")
     assert set(gross) == set(sums)
     for line, (raw_gross, raw_net) in sums.items():
@@ -113,7 +113,10 @@ def test_benchmarking_workbook_loads_both_blocks_and_matches_the_cells(real_data
     outcome = ingest_path(path, None, context)
 
     assert outcome.status == "loaded", outcome.message
-    assert outcome.partitions == ("2021-22/budget", "2021-22/outturn")
+    assert outcome.partitions == (
+        {"financial_year": "2021-22", "kind": "budget"},
+        {"financial_year": "2021-22", "kind": "outturn"},
+    )
     assert (outcome.rows_loaded, outcome.rows_quarantined) == (150 * 7 * 2, 0)
     for kind in ("budget", "outturn"):
         net = _published_sums(context, kind, "net_gbp")

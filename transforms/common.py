@@ -105,9 +105,12 @@ def status_of(column: str) -> pl.Expr:
     text = _clean_text(column)
     key = text.fill_null("").str.to_lowercase()
     numeric = text.str.replace_all(",", "").str.contains(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
-    canonical = pl.when(key.is_in(list(STATUS_SYMBOLS))).then(key)
-    for alias, symbol in SYMBOL_ALIASES.items():
-        canonical = canonical.when(key == alias).then(pl.lit(symbol))
+    canonical = (
+        pl.when(key.is_in(list(STATUS_SYMBOLS)))
+        .then(key)
+        .when(key.is_in(list(SYMBOL_ALIASES)))
+        .then(key.replace_strict(dict(SYMBOL_ALIASES), default=None, return_dtype=pl.String))
+    )
     return (
         pl.when(numeric.fill_null(False))
         .then(pl.lit(None, dtype=pl.String))
@@ -155,7 +158,34 @@ def extract_date(frame: pl.DataFrame, source: SourceInfo, dated_column: str, wha
     return latest
 
 
-_YEAR_PATTERN = re.compile(r"(?<!\d)(20\d{2})[-_/ ]?(20\d{2}|\d{2})(?!\d)")
+# The one spelling of a two-year span, academic or financial: '2023/24', '2023-24', '2023-2024', '202324',
+# '2023_24' (file names), '2023 to 2024' and '2023–24' (titles, with the en dash publishers use).
+_YEAR_PATTERN = re.compile(r"(?<!\d)(20\d{2})\s*(?:[-–_/]|to)?\s*(20\d{2}|\d{2})(?!\d)")
+
+
+def _span_start(match: re.Match[str]) -> int | None:
+    """The first year of a matched span, or None unless the second year follows it."""
+    start, end = int(match.group(1)), match.group(2)
+    return start if int(end[-2:]) == (start + 1) % 100 else None
+
+
+def _first_span_start(text: str) -> int | None:
+    """The first year of the first valid span written in the text; impossible spans before it are skipped."""
+    for match in _YEAR_PATTERN.finditer(text):
+        start = _span_start(match)
+        if start is not None:
+            return start
+    return None
+
+
+def academic_year_label(start: int) -> str:
+    """2023 -> '2023/24', the warehouse's spelling of an academic year."""
+    return f"{start}/{(start + 1) % 100:02d}"
+
+
+def financial_year_label(start: int) -> str:
+    """2023 -> '2023-24', the warehouse's spelling of a financial year (April to March)."""
+    return f"{start}-{(start + 1) % 100:02d}"
 
 
 def normalise_academic_year(text: str) -> str:
@@ -163,21 +193,23 @@ def normalise_academic_year(text: str) -> str:
     match = _YEAR_PATTERN.fullmatch(text.strip())
     if not match:
         raise ValueError(f"not an academic year: {text!r} (expected e.g. 2023/24)")
-    start, end = int(match.group(1)), match.group(2)
-    end_two = int(end[-2:])
-    if end_two != (start + 1) % 100:
+    start = _span_start(match)
+    if start is None:
         raise ValueError(f"not an academic year: {text!r} (the second year must follow the first)")
-    return f"{start}/{end_two:02d}"
+    return academic_year_label(start)
 
 
 def academic_year_in_text(text: str) -> str | None:
     """The first academic year written in a file or folder name, if any."""
-    for match in _YEAR_PATTERN.finditer(text):
-        try:
-            return normalise_academic_year(match.group(0))
-        except ValueError:
-            continue
-    return None
+    start = _first_span_start(text)
+    return None if start is None else academic_year_label(start)
+
+
+def financial_year_in_text(text: str) -> str | None:
+    """'2021-22', '2021-2022', '2021 to 2022' or '202122' in the text -> '2021-22'; None unless the years
+    are consecutive."""
+    start = _first_span_start(text)
+    return None if start is None else financial_year_label(start)
 
 
 def academic_year_start(academic_year: str) -> int:

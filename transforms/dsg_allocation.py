@@ -9,8 +9,6 @@ totals the LA rows must add up to; everything else is set aside.
 
 from __future__ import annotations
 
-import re
-
 import polars as pl
 
 from sendflow.transforms.common import (
@@ -21,6 +19,7 @@ from sendflow.transforms.common import (
     SourceInfo,
     as_float,
     code_text,
+    financial_year_in_text,
     header_key,
     status_of,
 )
@@ -50,8 +49,8 @@ BLOCK_LABELS: tuple[tuple[str, str], ...] = (
     ("total_dsg_allocation", "total"),
 )
 BASES = ("before_deductions", "after_deductions")
-ENGLAND = "ENGLAND"
-_YEAR_IN_TITLE = re.compile(r"(20\d{2})\s*(?:to|-)\s*(20\d{2})")
+# How the sheet labels its national row (in the LA number column): the control totals, not an la_code.
+ENGLAND_ROW_LABEL = "ENGLAND"
 
 COLUMNS = ("la_code", "la_name", "financial_year", "block", "basis", "amount_gbp", "amount_status", SOURCE_ROW)
 
@@ -59,9 +58,9 @@ COLUMNS = ("la_code", "la_name", "financial_year", "block", "basis", "amount_gbp
 def financial_year_from_title(preamble: tuple[str, ...]) -> str:
     """'Dedicated schools grant: 2023 to 2024 allocations ...' -> '2023-24' (the first title that names one)."""
     for text in preamble:
-        match = _YEAR_IN_TITLE.search(text)
-        if match and int(match.group(2)) == int(match.group(1)) + 1:
-            return f"{match.group(1)}-{match.group(2)[2:]}"
+        year = financial_year_in_text(text)
+        if year:
+            return year
     raise SourceError("the sheet's title does not name a financial year (expected e.g. '2023 to 2024')")
 
 
@@ -113,7 +112,7 @@ def fct_la_dsg_allocation(raw: pl.DataFrame, source: SourceInfo) -> tuple[pl.Dat
     mapping = block_columns(raw.columns)
     long = _long(raw, mapping, financial_year)
     facts = long.filter(pl.col("la_code").str.contains(r"^\d+$")).select(COLUMNS)
-    england = long.filter(pl.col("la_code").str.to_uppercase() == ENGLAND)
+    england = long.filter(pl.col("la_code").str.to_uppercase() == ENGLAND_ROW_LABEL)
     if england.is_empty():
         raise SourceError("the sheet has no ENGLAND row to check the LA rows against")
     controls = england.select("financial_year", "block", "basis", "amount_gbp")

@@ -66,6 +66,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from sendflow.core.vocabulary import ENGLAND_LA_CODE, NEED_CODES, NeedCode
+from sendflow.transforms import ees
 from sendflow.transforms.common import (
     SOURCE_ROW,
     Layout,
@@ -78,7 +80,6 @@ from sendflow.transforms.common import (
 )
 
 DATASET = "la_ehcp"
-ENGLAND = "ENG"
 TOTAL = "total"
 
 # Columns every EES file of the publication carries; identification rests on the measure columns.
@@ -348,33 +349,26 @@ REQUESTS_2025 = Layout(
     optional=(*(v.column for v in REQUESTS_VALUES if v.column not in _REQUESTS_REQUIRED), *_DESCRIPTIVE),
     year_from="column",
 )
-NEED_CODES: Mapping[str, str] = {
-    "number_asd": "ASD",
-    "number_hi": "HI",
-    "number_mld": "MLD",
-    "number_msi": "MSI",
-    "number_oth": "OTH",
-    "number_pd": "PD",
-    "number_pmld": "PMLD",
-    "number_semh": "SEMH",
-    "number_slcn": "SLCN",
-    "number_sld": "SLD",
-    "number_spld": "SPLD",
-    "number_vi": "VI",
-    "number_need_unknown": "unknown",
+# Primary need (as in the breakdown 'need:<CODE>') -> the file's column. NSA (SEN support without a
+# specialist assessment) is no need of an EHC plan, so the file has no column for it; it has one for
+# plans whose need is not known.
+NEED_COLUMNS_BY_CODE: Mapping[str, str] = {
+    **{code.upper(): f"number_{code}" for code in NEED_CODES if code != NeedCode.NSA},
+    "unknown": "number_need_unknown",
 }
+_NEED_COLUMNS_REQUIRED = ("number_asd", "number_semh", "number_slcn")
 SEN_NEEDS_2025 = Layout(
     name="ehcp_sen_needs_all_plans",
     dataset=DATASET,
     description="EHC plans at January by primary need (EHCP 2025 release sen_needs_all_plans)",
-    required=(*_GEOGRAPHY, *_BREAKDOWN_ROW, "ehc_plans", "number_asd", "number_semh", "number_slcn"),
-    optional=(*(c for c in NEED_CODES if c not in ("number_asd", "number_semh", "number_slcn")), *_DESCRIPTIVE),
+    required=(*_GEOGRAPHY, *_BREAKDOWN_ROW, "ehc_plans", *_NEED_COLUMNS_REQUIRED),
+    optional=(*(c for c in NEED_COLUMNS_BY_CODE.values() if c not in _NEED_COLUMNS_REQUIRED), *_DESCRIPTIVE),
     year_from="column",
 )
 # Needs by all plans only: the caseload file already gives every breakdown's total, and the need-by-age
 # (or by setting) cross tabulations are a publication of their own, not this table's grain.
 SEN_NEEDS_VALUES = tuple(
-    Value(column, "caseload", f"need:{code}", total_row_only=True) for column, code in NEED_CODES.items()
+    Value(column, "caseload", f"need:{code}", total_row_only=True) for code, column in NEED_COLUMNS_BY_CODE.items()
 )
 
 LAYOUTS: tuple[Layout, ...] = (
@@ -443,29 +437,12 @@ def _range_slug(text: pl.Expr) -> pl.Expr:
 def la_code() -> pl.Expr:
     """'ENG' for the national row, the DfE number for an LA row; NULL (and so quarantined) for any other
     level but Regional, which the build sets aside."""
-    level = _lower("geographic_level")
     return (
-        pl.when(level == "national")
-        .then(pl.lit(ENGLAND))
-        .when(level == "local authority")
+        pl.when(ees.is_level(ees.NATIONAL))
+        .then(pl.lit(ENGLAND_LA_CODE))
+        .when(ees.is_level(ees.LOCAL_AUTHORITY))
         .then(code_text("old_la_code"))
         .alias("la_code")
-    )
-
-
-def calendar_year() -> pl.Expr:
-    """time_period 202425 -> 2025 (the January of an academic-year count); 2024 -> 2024; else NULL."""
-    period = pl.col("time_period").cast(pl.String).str.strip_chars()
-    start = period.str.slice(0, 4).cast(pl.Int64, strict=False)
-    end = period.str.slice(4, 2).cast(pl.Int64, strict=False)
-    academic = period.str.contains(r"^20\d{4}$") & (end == (start + 1) % 100)
-    return (
-        pl.when(academic)
-        .then(start + 1)
-        .when(period.str.contains(r"^20\d{2}$"))
-        .then(start)
-        .otherwise(pl.lit(None, dtype=pl.Int64))
-        .alias("calendar_year")
     )
 
 
@@ -551,7 +528,7 @@ def repeats_its_group(layout: str) -> pl.Expr:
 
 
 def _is_region() -> pl.Expr:
-    return (_lower("geographic_level") == "regional").fill_null(False).alias("is_region")
+    return ees.is_level(ees.REGIONAL).alias("is_region")
 
 
 REGION_KEYS = ("region_code", "calendar_year", "measure", "breakdown")
@@ -569,7 +546,7 @@ def flag_region_totals(long: pl.DataFrame) -> pl.DataFrame:
         .unique(subset=keys, keep="none")  # a region published twice gives nothing to compare with
     )
     in_grain = long.filter(~pl.col("is_region"))
-    la_rows = pl.col("la_code").fill_null("") != ENGLAND
+    la_rows = pl.col("la_code").fill_null("") != ENGLAND_LA_CODE
     region_sums = in_grain.filter(la_rows).group_by(keys).agg(pl.col("value").sum().alias("region_la_sum"))
     copied = (
         la_rows
@@ -594,13 +571,13 @@ def _layout(name: str) -> Layout:
 def release_of(calendar_years: pl.Series, snapshot: bool) -> int:
     """The publication year: the latest January a snapshot file counts, or the year after the latest
     calendar year of activity (that year's activity is collected in the next January's SEN2 return)."""
-    latest = calendar_years.drop_nulls().max()
-    if latest is None:
+    latest = calendar_years.drop_nulls().cast(pl.Int64).max()
+    if not isinstance(latest, int):  # None: no row has a year
         raise SourceError(
             "no time_period gives a year (expected e.g. 2024 or 202425), so the release the file belongs to "
             "cannot be told"
         )
-    return int(latest) if snapshot else int(latest) + 1  # type: ignore[arg-type]
+    return latest if snapshot else latest + 1
 
 
 def la_ehcp_observation(raw: pl.DataFrame, source: SourceInfo) -> pl.DataFrame:
@@ -615,7 +592,7 @@ def la_ehcp_observation(raw: pl.DataFrame, source: SourceInfo) -> pl.DataFrame:
     frame = raw.select(SOURCE_ROW, *[pl.col(actual).alias(canonical) for canonical, actual in present.items()])
     region = code_text("region_code") if "region_code" in present else pl.lit(None, dtype=pl.String)
     frame = frame.filter(~repeats_its_group(layout.name)).with_columns(
-        la_code(), calendar_year(), _row_breakdown(layout.name), region.alias("region_code"), _is_region()
+        la_code(), ees.calendar_year(), _row_breakdown(layout.name), region.alias("region_code"), _is_region()
     )
     in_grain = frame.filter(~pl.col("is_region"))
     release = release_of(in_grain["calendar_year"], shape.snapshot) if in_grain.height else None

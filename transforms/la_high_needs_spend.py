@@ -49,6 +49,7 @@ from typing import Literal
 
 import polars as pl
 
+from sendflow.transforms import ees
 from sendflow.transforms.common import (
     SOURCE_ROW,
     Layout,
@@ -56,6 +57,7 @@ from sendflow.transforms.common import (
     SourceInfo,
     as_float,
     code_text,
+    financial_year_in_text,
     harmonise_columns,
     header_key,
     match_columns,
@@ -250,18 +252,8 @@ COLUMNS: tuple[str, ...] = (
     SOURCE_ROW,
 )
 
-_FINANCIAL_YEAR = re.compile(r"(?<!\d)(20\d{2})\s*(?:-|–|/|to)?\s*(20\d{2}|\d{2})(?!\d)")
 _SECTION_TITLE = re.compile(r"^section\s+251\s+(budget|outturn)$", re.IGNORECASE)
 _LINE_CODE = r"^\s*(\d+(?:\.\d+)+)\s+"
-
-
-def financial_year_in_text(text: str) -> str | None:
-    """'2021-22', '2021-2022', '2021 to 2022' or '202122' -> '2021-22'; None unless the years are consecutive."""
-    for match in _FINANCIAL_YEAR.finditer(text):
-        start, end = int(match.group(1)), match.group(2)
-        if int(end[-2:]) == (start + 1) % 100:
-            return f"{start}-{end[-2:]}"
-    return None
 
 
 def benchmarking_years(preamble: tuple[str, ...]) -> dict[str, str]:
@@ -281,18 +273,6 @@ def benchmarking_kinds(preamble: tuple[str, ...]) -> list[str]:
     return [match.group(1).lower() for text in preamble if (match := _SECTION_TITLE.match(text.strip()))]
 
 
-def _financial_year_from_time_period() -> pl.Expr:
-    """EES time_period 202324 -> '2023-24'; anything else stays NULL and fails validation."""
-    period = pl.col("time_period").str.strip_chars()
-    start = period.str.slice(0, 4).cast(pl.Int32, strict=False)
-    end = period.str.slice(4, 2).cast(pl.Int32, strict=False)
-    return (
-        pl.when(period.str.contains(r"^20\d{4}$") & (end == (start + 1) % 100))
-        .then(period.str.slice(0, 4) + "-" + period.str.slice(4, 2))
-        .alias("financial_year")
-    )
-
-
 def _typed(frame: pl.DataFrame) -> pl.DataFrame:
     """Text columns `_<measure>` -> `<measure>_gbp` and `<measure>_status` (publisher symbol, 'x' if blank)."""
     typed = [
@@ -306,8 +286,7 @@ def _typed(frame: pl.DataFrame) -> pl.DataFrame:
 def _from_ees(raw: pl.DataFrame, layout: Layout) -> pl.DataFrame:
     shape = EES_SHAPES[layout.name]
     frame = harmonise_columns(raw, layout)
-    level = pl.col("geographic_level").str.strip_chars().str.to_lowercase()
-    frame = frame.filter(level.is_null() | (level == "local authority"))
+    frame = frame.filter(ees.at_level_or_unlabelled(ees.LOCAL_AUTHORITY))
     category = pl.col(shape.category).str.strip_chars()
     line_code = category.str.extract(_LINE_CODE, 1)
     texts = {
@@ -318,7 +297,7 @@ def _from_ees(raw: pl.DataFrame, layout: Layout) -> pl.DataFrame:
     }
     frame = frame.select(
         code_text("old_la_code").alias("la_code"),
-        _financial_year_from_time_period(),
+        ees.financial_year(),
         pl.lit(shape.kind).alias("kind"),
         line_code.alias("line_code"),
         pl.when(line_code.is_not_null())

@@ -10,7 +10,7 @@ Accepted layouts (item names are the DfE Common Basic Data Set's):
 - **XML**: a school census return, root `SchoolCensus`: `Header/CollectionDetails/Term` and
   `ReferenceDate`, `Header/Source/LEA` and `Estab`, then one `PupilOnRoll` per pupil with the items above
   as child elements, SEN types as `SENtypes/SENtype` each holding `SENtypeRank` and `SENtype`. The intake
-  flattens it into the CSV layout (flows/pupil_xml.py).
+  flattens it into the CSV layout (intake/census_xml.py).
 
 UPN, names, date of birth and postcode never leave this module: the UPN becomes `pupil_key`, an
 HMAC-SHA256 of the UPN (stripped of surrounding space) under the key from settings, and the date of birth
@@ -24,7 +24,17 @@ from datetime import date
 
 import polars as pl
 
-from sendflow.transforms.common import SOURCE_ROW, Layout, SourceError, SourceInfo, code_text, harmonise_columns
+from sendflow.core.vocabulary import CensusTerm
+from sendflow.transforms.common import (
+    SOURCE_ROW,
+    Layout,
+    SourceError,
+    SourceInfo,
+    academic_year_start,
+    code_text,
+    harmonise_columns,
+    spring_census_date,
+)
 from sendflow.transforms.upn import upn_status
 
 PUPIL_CSV = Layout(
@@ -39,7 +49,22 @@ PUPIL_CSV = Layout(
 )
 LAYOUTS: tuple[Layout, ...] = (PUPIL_CSV,)
 
-TERMS = {"AUT": "autumn", "SPR": "spring", "SUM": "summer", "AUTUMN": "autumn", "SPRING": "spring", "SUMMER": "summer"}
+# The CBDS term codes a return writes; a term's own name (any case) is read as well.
+TERM_CODES: dict[CensusTerm, str] = {CensusTerm.AUTUMN: "AUT", CensusTerm.SPRING: "SPR", CensusTerm.SUMMER: "SUM"}
+TERMS: dict[str, CensusTerm] = {
+    **{code: term for term, code in TERM_CODES.items()},
+    **{term.upper(): term for term in CensusTerm},
+}
+
+
+def census_term(text: str) -> CensusTerm:
+    """'AUT', 'spring', ' Summer ' -> the census term; ValueError for anything else."""
+    term = TERMS.get(text.strip().upper())
+    if term is None:
+        raise ValueError(f"unknown term {text!r}: give autumn, spring or summer")
+    return term
+
+
 PROVISION = {"E": "E", "K": "K", "N": "N", "S": "E"}  # S (statement) was folded into E by 2018
 PRE_2014_PROVISION = {"A": "School Action", "P": "School Action Plus"}
 FSM_VALUES = {"true": True, "1": True, "y": True, "yes": True, "false": False, "0": False, "n": False, "no": False}
@@ -120,7 +145,11 @@ def fct_pupil_census(raw: pl.DataFrame, source: SourceInfo, schools: pl.DataFram
         code_text("LEA").alias("la_code"),
         code_text("Estab").alias("estab"),
         (code_text("LEA") + code_text("Estab")).alias("laestab"),
-        pl.col("Term").str.strip_chars().str.to_uppercase().replace_strict(TERMS, default=None).alias("census_term"),
+        pl.col("Term")
+        .str.strip_chars()
+        .str.to_uppercase()
+        .replace_strict(TERMS, default=None, return_dtype=pl.String)
+        .alias("census_term"),
         day.alias("census_date"),
         _academic_year(day).alias("academic_year"),
         code_text("NCyearActual").str.to_uppercase().alias("nc_year"),
@@ -147,15 +176,13 @@ def build(raw: pl.DataFrame, source: SourceInfo) -> dict[str, pl.DataFrame]:
     return {"fct_pupil_census": fct_pupil_census(raw, source, source.lookups.get("schools"))}
 
 
-def census_day_of(term: str, academic_year: str) -> date:
+def census_day_of(term: CensusTerm, academic_year: str) -> date:
     """The DfE census day of a term: autumn the first Thursday of October, spring the third Thursday of
     January, summer the third Thursday of May."""
-    from sendflow.transforms.common import academic_year_start, spring_census_date
-
     start = academic_year_start(academic_year)
-    if term == "spring":
+    if term == CensusTerm.SPRING:
         return spring_census_date(academic_year)
-    year, month, nth = (start, 10, 1) if term == "autumn" else (start + 1, 5, 3)
+    year, month, nth = (start, 10, 1) if term == CensusTerm.AUTUMN else (start + 1, 5, 3)
     first = date(year, month, 1)
     first_thursday = first.toordinal() + (3 - first.weekday()) % 7
     return date.fromordinal(first_thursday + 7 * (nth - 1))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from sendflow.core.vocabulary import NEED_CODES
+from sendflow.transforms import ees
 from sendflow.transforms.common import (
     SOURCE_ROW,
     Layout,
@@ -16,10 +18,6 @@ from sendflow.transforms.common import (
     harmonise_columns,
     spring_census_date,
 )
-
-NEED_CODES: tuple[str, ...] = (
-    "spld", "mld", "sld", "pmld", "semh", "slcn", "hi", "vi", "msi", "pd", "asd", "oth", "nsa",
-)  # fmt: skip
 
 PERF_TABLES = Layout(
     name="perf_tables_census",
@@ -65,7 +63,6 @@ SCHOOL_TYPE_HARMONISED = {
     "Special school": "State-funded special school",
 }
 
-COUNT_COLUMNS = ("total_pupils", "ehc_plan", "sen_support")
 NEED_COLUMNS = tuple(f"ehc_primary_need_{c}" for c in NEED_CODES) + tuple(
     f"sen_support_primary_need_{c}" for c in NEED_CODES
 )
@@ -140,20 +137,9 @@ def _percent_of_total(count: str) -> pl.Expr:
     return pl.when(total > 0).then(pl.col(count) * 100.0 / total)
 
 
-def _academic_year_from_time_period() -> pl.Expr:
-    """EES time_period 202223 -> '2023/24'-style text; anything else stays NULL and fails validation."""
-    period = pl.col("time_period").str.strip_chars()
-    return (
-        pl.when(period.str.contains(r"^20\d{4}$"))
-        .then(period.str.slice(0, 4) + "/" + period.str.slice(4, 2))
-        .alias("academic_year")
-    )
-
-
 def _from_sen_underlying(raw: pl.DataFrame) -> pl.DataFrame:
     frame = harmonise_columns(raw, SEN_UNDERLYING)
-    level = pl.col("geographic_level").str.strip_chars().str.to_lowercase()
-    frame = frame.filter(level.is_null() | (level == "school"))
+    frame = frame.filter(ees.at_level_or_unlabelled(ees.SCHOOL))
     needs = [
         as_count(f"{prefix}_Primary_need_{code}").alias(f"{target}_primary_need_{code}")
         for prefix, target in (("EHC", "ehc"), ("SUP", "sen_support"))
@@ -161,7 +147,7 @@ def _from_sen_underlying(raw: pl.DataFrame) -> pl.DataFrame:
     ]
     typed = frame.select(
         code_text("URN").alias("urn"),
-        _academic_year_from_time_period(),
+        ees.academic_year(),
         code_text("old_la_code").alias("la_code"),
         code_text("estab").alias("estab"),
         pl.coalesce(code_text("laestab"), code_text("old_la_code") + code_text("estab")).alias("laestab"),

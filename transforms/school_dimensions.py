@@ -66,9 +66,12 @@ def _as_at(points: pl.DataFrame, register: pl.DataFrame) -> pl.DataFrame:
     keep = ["urn", "snapshot_date", *[c for c in (*ATTRIBUTES, "trust_id") if c in register.columns]]
     right = register.sort("snapshot_date").select(keep)
     points = points.sort("point")  # join_asof wants both sides in order of the dates it matches on
-    matched = {"left_on": "point", "right_on": "snapshot_date", "by": "urn", "check_sortedness": False}
-    before = points.join_asof(right, strategy="backward", **matched)
-    after = points.join_asof(right, strategy="forward", **matched)
+    before, after = (
+        points.join_asof(
+            right, left_on="point", right_on="snapshot_date", by="urn", strategy=strategy, check_sortedness=False
+        )
+        for strategy in ("backward", "forward")
+    )
     filled = [pl.coalesce(before[c], after[c]).alias(c) for c in keep[2:]]
     states = before.select("urn", "point", before["snapshot_date"].is_null().alias("backfilled")).with_columns(filled)
     for column in ATTRIBUTES:
@@ -151,7 +154,7 @@ def dim_school(
     versions = versions.join(lineage, on="urn", how="left").with_columns(
         pl.coalesce("lineage_urn", "urn").alias("lineage_urn")
     )
-    return versions.select(DIM_SCHOOL_COLUMNS).cast(DIM_SCHOOL_SCHEMA)  # type: ignore[arg-type]
+    return versions.select(pl.col(column).cast(DIM_SCHOOL_SCHEMA[column]) for column in DIM_SCHOOL_COLUMNS)
 
 
 def dim_trust(snapshots: pl.DataFrame, membership_snapshots: pl.DataFrame | None = None) -> pl.DataFrame:

@@ -100,7 +100,7 @@ def trust_memberships(snapshots: pl.DataFrame) -> pl.DataFrame:
     spans = ended.sort("urn", "member_from").with_columns(
         pl.min_horizontal(pl.col("member_from").shift(-1).over("urn"), pl.col("dropped_by")).alias("member_to")
     )
-    return spans.select(schema.keys()).cast(schema)  # type: ignore[arg-type]
+    return spans.select(pl.col(column).cast(dtype) for column, dtype in schema.items())
 
 
 def build(raw: pl.DataFrame, source: SourceInfo) -> dict[str, pl.DataFrame]:

@@ -17,15 +17,6 @@ LETTER_VALUES = {letter: value for value, letter in enumerate(CHECK_LETTERS)}
 UPN_STATUSES = ("permanent", "temporary", "missing", "wrong_length", "bad_characters", "wrong_check_letter")
 
 
-def check_letter(body: str) -> str:
-    """The check letter for the 12 characters after it (11 digits and a digit or, if temporary, a letter)."""
-    total = sum(
-        position * (LETTER_VALUES[char] if position == 13 and char.isalpha() else int(char))
-        for position, char in enumerate(body, start=2)
-    )
-    return CHECK_LETTERS[total % 23]
-
-
 def _body_value(upn: pl.Expr, position: int) -> pl.Expr:
     char = upn.str.slice(position - 1, 1)
     if position == 13:

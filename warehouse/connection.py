@@ -62,12 +62,13 @@ class Warehouse:
     def session(self) -> Session:
         return SqliteSession(self) if self.dialect == "sqlite" else PostgresSession(self)
 
-    def param(self, position: int = 1) -> str:
-        """Placeholder for a query parameter (both drivers take them in order)."""
+    def param(self) -> str:
+        """Placeholder for the next query parameter: both drivers take them by order, not by number."""
         return "?" if self.dialect == "sqlite" else "%s"
 
-    def params(self, count: int, start: int = 1) -> str:
-        return ", ".join(self.param(i) for i in range(start, start + count))
+    def params(self, count: int) -> str:
+        """`count` placeholders, comma-separated (an IN list, a VALUES row)."""
+        return ", ".join(self.param() for _ in range(count))
 
     def timestamp(self, moment: datetime) -> Any:
         # SQLite has no timestamp type: store the ISO text SQLAlchemy and BI tools both read.
@@ -181,7 +182,7 @@ class PostgresSession(Session):
         # SUM of BIGINT is NUMERIC in PostgreSQL: whole numbers come back as integers, others as floats.
         return frame.with_columns(
             [
-                pl.col(name).cast(pl.Int64 if dtype.scale == 0 else pl.Float64)  # type: ignore[attr-defined]
+                pl.col(name).cast(pl.Int64 if dtype.scale == 0 else pl.Float64)
                 for name, dtype in frame.schema.items()
                 if isinstance(dtype, pl.Decimal)
             ]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from sendflow.core.vocabulary import NEED_CODES
 from sendflow.warehouse import models
 from sendflow.warehouse.connection import Warehouse
 from sendflow.warehouse.ledger import query
@@ -23,9 +24,6 @@ from sendflow.warehouse.schema import ensure_schema
 from sendflow.warehouse.views import VIEW_COLUMNS, VIEWS
 
 REGENERATE = ".venv/bin/python -m sendflow.warehouse.dictionary > docs/data-dictionary.md"
-
-# The contract's primary-need codes, which it names as a pattern rather than column by column.
-NEED_CODES = ("asd", "hi", "mld", "msi", "nsa", "oth", "pd", "pmld", "semh", "slcn", "sld", "spld", "vi")
 
 # Names ../shared/design/warehouse-contract.md requires, with their required columns. Kept here rather than
 # read from the contract so the dictionary renders the same with or without ../shared (a checkout of this
@@ -40,6 +38,7 @@ CONTRACT: dict[str, tuple[str, ...]] = {
     "fct_school_census": (
         "urn", "academic_year", "la_code", "total_pupils", "ehc_plan", "sen_support", "ehc_plan_pct",
         "sen_support_pct",
+        # The contract names the need columns as a pattern over the primary-need codes.
         *(f"ehc_primary_need_{need}" for need in NEED_CODES),
         *(f"sen_support_primary_need_{need}" for need in NEED_CODES),
         "load_id",

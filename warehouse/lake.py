@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import cast
 from urllib.parse import quote
 
 import polars as pl
+
+from sendflow.core.files import atomic_write_with, temporary_beside
 
 DATA_FILE = "data.parquet"
 
@@ -36,29 +38,25 @@ class Lake:
         target = self.bronze_path(sha256, source.suffix)
         if target.exists():
             return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-        shutil.copyfile(source, temporary)
-        if mode is not None:
-            temporary.chmod(mode)
-        os.replace(temporary, target)
-        return target
+        return atomic_write_with(target, lambda temporary: shutil.copyfile(source, temporary), mode)
 
     def table_dir(self, table: str) -> Path:
         return self.silver / table
 
     def partition_dir(self, table: str, keys: tuple[str, ...] | str, values: tuple[object, ...] | object) -> Path:
-        keys, values = ((keys,), (values,)) if isinstance(keys, str) else (keys, values)
+        """One key and its value, or a tuple of keys and the tuple of their values."""
+        pairs = [(keys, values)] if isinstance(keys, str) else zip(keys, cast(tuple[object, ...], values), strict=True)
         directory = self.table_dir(table)
-        for key, value in zip(keys, values, strict=True):  # type: ignore[arg-type]
+        for key, value in pairs:
             text = value.isoformat() if isinstance(value, date) else str(value)
             directory = directory / f"{key}={quote(text, safe='')}"
         return directory
 
     def stage(self, frame: pl.DataFrame, directory: Path, name: str = DATA_FILE) -> StagedFile:
-        """Write to a hidden temporary name beside the target; commit() renames it into place atomically."""
+        """Write to a hidden temporary name beside the target; commit() renames it into place atomically.
+        Two-phase, not core.files.atomic_path: the rename waits until the warehouse transaction commits."""
         directory.mkdir(parents=True, exist_ok=True)
-        temporary = directory / f".{name}.{uuid.uuid4().hex}.tmp"
+        temporary = temporary_beside(directory / name)
         frame.write_parquet(temporary, compression="zstd")
         return StagedFile(temporary, directory / name)
 

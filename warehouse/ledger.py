@@ -9,12 +9,13 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
+from sendflow.core.vocabulary import LoadStatus
 from sendflow.warehouse import models
 from sendflow.warehouse.connection import Session, Warehouse
 from sendflow.warehouse.frames import from_arrow
 
-LEDGER = models.EtlLoad.__table__
-QUARANTINE = models.EtlQuarantine.__table__
+LEDGER = models.metadata.tables["etl_load"]
+QUARANTINE = models.metadata.tables["etl_quarantine"]
 
 
 def now() -> datetime:
@@ -27,7 +28,7 @@ class LoadRecord:
 
     source_name: str
     source_sha256: str
-    status: str
+    status: LoadStatus
     started_at: datetime
     dataset: str | None = None
     source_bytes: int | None = None
@@ -41,7 +42,9 @@ class LoadRecord:
     finished_at: datetime | None = field(default=None)
 
     def values(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["status"] = str(self.status)  # the plain text, so no driver or frame sees an enum type
+        return values
 
 
 def insert_load(session: Session, warehouse: Warehouse, record: LoadRecord, load_id: int | None = None) -> int:
@@ -89,8 +92,8 @@ def loaded_with_sha256(warehouse: Warehouse, sha256: str) -> dict[str, Any] | No
     frame = query(
         warehouse,
         f"SELECT load_id, dataset, source_name FROM etl_load WHERE source_sha256 = {warehouse.param()} "
-        "AND status = 'loaded'",
-        [sha256],
+        f"AND status = {warehouse.param()}",
+        [sha256, LoadStatus.LOADED.value],
     )
     return frame.row(0, named=True) if frame.height else None
 

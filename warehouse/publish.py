@@ -9,7 +9,7 @@ moved into place after the commit, so a failed load leaves the lake as it was.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
+from sendflow.core.vocabulary import LoadStatus
 from sendflow.warehouse import models
 from sendflow.warehouse.connection import Session, Warehouse
 from sendflow.warehouse.faults import fault_point
@@ -47,9 +48,17 @@ class Derivation:
 
 
 @dataclass(frozen=True)
+class Batch:
+    """One batch of a file: the rows it replaces partitions with, and the source rows it holds back."""
+
+    parts: Sequence[Partitioned]
+    quarantine: pl.DataFrame
+
+
+@dataclass(frozen=True)
 class Published:
     load_id: int
-    status: str  # "loaded", or "duplicate" when another process published the same bytes first
+    status: LoadStatus  # loaded, or duplicate when another process published the same bytes first
     message: str
 
 
@@ -196,7 +205,7 @@ class Publication:
             self.lake.replace_partitions(name, keys, lake_keys, self._replaced[name], f"{self.load_id}-")
         for staged in self._staged:
             staged.commit()
-        return Published(self.load_id, "loaded", self.record.message or "")
+        return Published(self.load_id, LoadStatus.LOADED, self.record.message or "")
 
     def _publish_staged(self) -> None:
         # One publisher at a time: derived tables are rebuilt from everything loaded, which two
@@ -238,18 +247,26 @@ def publish(
     warehouse: Warehouse,
     lake: Lake,
     record: LoadRecord,
-    partitioned: Sequence[Partitioned],
+    batches: Iterable[Batch],
     derived: Mapping[str, Derivation],
-    quarantine: pl.DataFrame,
+    slot: contextlib.AbstractContextManager[object] | None = None,
 ) -> Published:
-    """A whole file at once: replace its partitions, rebuild derived tables, write the ledger row."""
+    """The one way a load is published: begin, send each batch as it comes, finish inside `slot` (a
+    per-dataset concurrency slot, say), abort on any error; a concurrent load of the same bytes that won
+    makes this one a duplicate. `batches` may be a generator that reads, checks and finally refuses the
+    file (raising): the error aborts the publication like any other."""
     publication = Publication(warehouse, lake, record)
+    # Claimed as loaded inside the transaction: the unique index on loaded hashes then makes a concurrent
+    # offer of the same bytes wait for this one and become a duplicate; nobody sees it unless it commits.
+    record.status = LoadStatus.LOADED
     try:
         publication.begin()
-        for part in partitioned:
-            publication.add(part)
-        publication.hold_back(quarantine)
-        return publication.finish(derived)
+        for batch in batches:
+            for part in batch.parts:
+                publication.add(part)
+            publication.hold_back(batch.quarantine)
+        with slot if slot is not None else contextlib.nullcontext():
+            return publication.finish(derived)
     except DuplicateLoad:
         publication.abort()
         return lost_race(warehouse, record)
@@ -302,8 +319,8 @@ def _read_table(session: Session, name: str) -> pl.DataFrame:
 
 def lost_race(warehouse: Warehouse, record: LoadRecord) -> Published:
     """Another process published the same bytes between our check and our commit: record a duplicate."""
-    record.status = "duplicate"
+    record.status = LoadStatus.DUPLICATE
     record.message = "same bytes were published by a concurrent load"
     record.rows_loaded = record.rows_quarantined = record.rows_skipped = 0
     load_id = record_outcome(warehouse, record)
-    return Published(load_id, "duplicate", record.message)
+    return Published(load_id, LoadStatus.DUPLICATE, record.message)

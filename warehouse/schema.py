@@ -88,9 +88,9 @@ def ensure_schema(warehouse: Warehouse) -> None:
     with warehouse.session() as session:
         if warehouse.dialect == "postgresql":
             session.execute(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
-        _seed(session, models.DimLocalAuthority.__table__, local_authorities())
-        _seed(session, models.LaSuccessor.__table__, la_successors())
-        _seed(session, models.LaOnsCode.__table__, la_ons_codes())
+        _seed(session, models.table_of(models.DimLocalAuthority), local_authorities())
+        _seed(session, models.table_of(models.LaSuccessor), la_successors())
+        _seed(session, models.table_of(models.LaOnsCode), la_ons_codes())
         _create_views(session, warehouse)
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sendflow.expectations.dsg_allocation import SUITE
-from sendflow.expectations.runner import validate
+from sendflow.expectations.runner import Validation, validate
 from sendflow.transforms.common import CONTROLS, SourceInfo
 from sendflow.transforms.dsg_allocation import build
 from tests.transforms.test_dsg_allocation import CAMDEN, ENGLAND, HACKNEY, TITLE, sheet
 
 
-def check(*rows: list[str | None]):
+def check(*rows: Sequence[str | None]) -> Validation:
     built = build(sheet(*rows), SourceInfo("x", "x.ods", preamble=TITLE))
     return validate(built["fct_la_dsg_allocation"], SUITE, controls=built[CONTROLS])
 

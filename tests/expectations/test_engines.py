@@ -34,7 +34,7 @@ def _built(path: Path, corruptions: list[tuple[str, int, str | None]]) -> tuple[
     return dataset.name, built[dataset.table], built.get(CONTROLS)
 
 
-CASES = {
+CASES: dict[str, tuple[Path, list[tuple[str, int, str | None]]]] = {
     "school_census": (SAMPLE_DIR / "england_census_2023-24.csv", [("LA", 97, "999"), ("NOR", 53, "-4"),
                       ("TSENELK", 41, "x"), ("PSENELSE", 61, "0.9"), ("URN", 89, "12345")]),
     "school_register": (SAMPLE_DIR / "england_school_information_2023-24.csv", [("LAESTAB", 37, "2019999"),

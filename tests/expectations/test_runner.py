@@ -52,7 +52,6 @@ def test_clean_frame_passes_whole() -> None:
     assert result.failed_row_checks == {}
     assert result.table_failures == []
     assert result.rows_checked == 2
-    assert result.quarantined_share == 0.0
 
 
 def test_bad_rows_are_quarantined_by_source_row_and_check_name() -> None:
@@ -117,7 +116,6 @@ def test_empty_frame_fails_the_table_check() -> None:
     assert len(result.table_failures) == 1
     assert result.table_failures[0].startswith("has_rows")
     assert result.quarantine.is_empty()
-    assert result.quarantined_share == 0.0
 
 
 def test_a_check_on_a_missing_column_is_a_suite_error_not_bad_data() -> None:

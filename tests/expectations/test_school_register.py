@@ -28,7 +28,7 @@ def raw(header: tuple[str, ...], *rows: tuple[str | None, ...]) -> pl.DataFrame:
     return frame.with_row_index(SOURCE_ROW, offset=2).with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
 
 
-def with_(row: tuple[str | None, ...], **changes: str) -> tuple[str | None, ...]:
+def with_(row: tuple[str | None, ...], **changes: str | None) -> tuple[str | None, ...]:
     return tuple(changes.get(column, value) for column, value in zip(HEADER, row, strict=True))
 
 

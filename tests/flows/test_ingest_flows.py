@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from sendflow.core.settings import Settings
-from sendflow.flows.ingest import ingest_extract, publish_limit_name, with_task_runner
+from sendflow.flows.ingest import ingest_extract, with_task_runner
 from sendflow.flows.task_runners import TaskRunnerError, task_runner_for
 from sendflow.intake.raw import sha256_of
 from sendflow.warehouse import ledger
@@ -31,7 +31,7 @@ def _landed(settings: Settings, source: Path = CENSUS) -> Path:
 
 def _loads(settings: Settings) -> list[tuple[str, str]]:
     frame = ledger.query(Warehouse(settings.warehouse_url), "SELECT status, source_name FROM etl_load ORDER BY load_id")
-    return [tuple(row) for row in frame.rows()]  # type: ignore[misc]
+    return [(str(status), str(name)) for status, name in frame.rows()]
 
 
 def test_the_same_event_run_twice_loads_once(sendflow_env: Settings) -> None:
@@ -118,7 +118,7 @@ def test_publishing_is_limited_to_one_run_per_dataset(sendflow_env: Settings) ->
 
     ingest_extract(str(_landed(sendflow_env)), sha256_of(CENSUS))
     with get_client(sync_client=True) as client:
-        limit = client.read_global_concurrency_limit_by_name(publish_limit_name("school_census"))
+        limit = client.read_global_concurrency_limit_by_name("sendflow-publish-school-census")  # as README names it
     assert limit.limit == 1 and limit.active
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import re
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -13,7 +14,6 @@ import polars as pl
 import pytest
 
 from sendflow.intake.decoding import decode
-from sendflow.intake.delimited import read_csv_text
 from sendflow.intake.header import header_names, identify
 from sendflow.intake.names import academic_year_for, snapshot_date_in_name
 from sendflow.intake.raw import Rejection, sha256_of
@@ -25,7 +25,7 @@ SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"
 CENSUS_HEADER = ["URN", "LA", "ESTAB", "SCHOOLTYPE", "NOR", "TSENELSE", "PSENELSE", "TSENELK", "PSENELK"]
 
 
-def _workbook(path: Path, sheets: list[tuple[str, list[list[object]]]]) -> Path:
+def _workbook(path: Path, sheets: list[tuple[str, Sequence[Sequence[object]]]]) -> Path:
     book = openpyxl.Workbook()
     book.remove(book.active)
     for title, rows in sheets:
@@ -40,28 +40,28 @@ def _workbook(path: Path, sheets: list[tuple[str, list[list[object]]]]) -> Path:
 
 
 def test_decode_strips_utf8_bom_and_reports_utf8_sig() -> None:
-    text, encoding = decode(codecs.BOM_UTF8 + "URN,SCHNAME\n100000,Saint-Étienne\n".encode(), "f.csv")
+    decoded = decode(codecs.BOM_UTF8 + "URN,SCHNAME\n100000,Saint-Étienne\n".encode(), "f.csv")
 
-    assert encoding == "utf-8-sig"
-    assert text == "URN,SCHNAME\n100000,Saint-Étienne\n"
+    assert decoded.encoding == "utf-8-sig"
+    assert decoded.text == "URN,SCHNAME\n100000,Saint-Étienne\n"
 
 
 def test_decode_plain_utf8() -> None:
-    text, encoding = decode("URN,SCHNAME\n100000,Saint-Étienne\n".encode(), "f.csv")
+    decoded = decode("URN,SCHNAME\n100000,Saint-Étienne\n".encode(), "f.csv")
 
-    assert encoding == "utf-8"
-    assert text.endswith("Saint-Étienne\n")
+    assert decoded.encoding == "utf-8"
+    assert decoded.text.endswith("Saint-Étienne\n")
 
 
 def test_decode_falls_back_to_windows_1252_for_gias_exports() -> None:
     # 0x92 is a curly apostrophe only in cp1252 (a C1 control in Latin-1), so this pins the codec, not just "8-bit".
     data = b"URN,SCHNAME\n100000,Ecole \xe0\xa0Londres\n100001,St Mary\x92s\n"
 
-    text, encoding = decode(data, "edubase.csv")
+    decoded = decode(data, "edubase.csv")
 
-    assert encoding == "cp1252"
-    assert "Ecole à\u00a0Londres" in text
-    assert "St Mary\u2019s" in text
+    assert decoded.encoding == "cp1252"
+    assert "Ecole à\u00a0Londres" in decoded.text
+    assert "St Mary\u2019s" in decoded.text
 
 
 @pytest.mark.parametrize("bom", [codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE], ids=["le", "be"])
@@ -174,10 +174,11 @@ def test_read_table_rejects_empty_file(tmp_path: Path) -> None:
         read_table(path, all_layouts())
 
 
-def test_header_names_equal_after_stripping_are_numbered() -> None:
-    frame = read_csv_text("URN,URN \n100000,100001\n", "dup.csv")
+def test_header_names_equal_after_stripping_are_numbered(tmp_path: Path) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_bytes(b"URN,URN \n100000,100001\n")
 
-    assert frame.columns[1:] == ["URN", "URN [2]"]
+    assert read_table(path, all_layouts()).header == ["URN", "URN [2]"]
 
 
 def test_a_required_column_given_twice_is_rejected_as_ambiguous() -> None:
@@ -376,12 +377,16 @@ def test_decode_refuses_a_mixed_utf8_and_cp1252_file_rather_than_garble_it() -> 
         decode(data, "mixed.csv")
 
 
-def test_a_file_cut_off_mid_row_is_refused_naming_the_row() -> None:
-    with pytest.raises(Rejection, match=r"row 3 has 2 of the header's 4 fields"):
-        read_csv_text("URN,LA,NOR,TSENELK\n100000,201,10,1\n100001,201\n", "cut.csv")
+def test_a_file_cut_off_mid_row_is_refused_naming_the_row(tmp_path: Path) -> None:
+    path = tmp_path / "cut.csv"
+    path.write_bytes(b"URN,LA,NOR,TSENELK\n100000,201,10,1\n100001,201\n")
+
+    with pytest.raises(Rejection, match=r"^cut.csv: row 3 has 2 of the header's 4 fields; the file looks truncated$"):
+        read_table(path, all_layouts())
 
 
-def test_trailing_empty_fields_are_not_mistaken_for_truncation() -> None:
-    frame = read_csv_text("URN,LA,NOR,TSENELK\n100000,201,10,1\n100001,201,,\n", "ok.csv")
+def test_trailing_empty_fields_are_not_mistaken_for_truncation(tmp_path: Path) -> None:
+    path = tmp_path / "ok.csv"
+    path.write_bytes(b"URN,LA,NOR,TSENELK\n100000,201,10,1\n100001,201,,\n")
 
-    assert frame.height == 2
+    assert read_table(path, all_layouts()).frame.height == 2

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from sendflow.core.settings import Settings
-from sendflow.flows.pull import latest_published_version, pull_ees_data_sets, pull_gias_files
+from sendflow.core.vocabulary import PullStatus
 from sendflow.landing.download import Fetcher, PullError, PullState
+from sendflow.landing.pullers import latest_published_version, pull_ees_data_sets, pull_gias_files
 from tests.http_source import Source, http_source
 
 BODY = b"URN,LA (code),EstablishmentName\n100000,201,The Aldgate School\n" * 200
@@ -38,7 +39,7 @@ def test_a_new_file_lands_under_its_name_with_its_hash_recorded(source: Source, 
     source.put("/edubasealldata20261129.csv", BODY)
     pulled = _fetcher(quick).download("gias:x", f"{source.base_url}/edubasealldata20261129.csv", "edubase.csv")
 
-    assert pulled.status == "new"
+    assert pulled.status is PullStatus.NEW
     assert pulled.path == quick.landing_dir / "processing" / "edubase.csv"
     assert pulled.path.read_bytes() == BODY
     assert pulled.sha256 == hashlib.sha256(BODY).hexdigest()
@@ -53,7 +54,7 @@ def test_the_second_pull_is_conditional_and_lands_nothing(source: Source, quick:
     fetcher.download("s", f"{source.base_url}/f.csv", "f.csv")
     again = fetcher.download("s", f"{source.base_url}/f.csv", "f.csv")
 
-    assert again.status == "not-modified" and again.path is None
+    assert again.status is PullStatus.NOT_MODIFIED and again.path is None
     assert source.requests[-1][1].get("If-None-Match") == source.etag("/f.csv")
     assert [p.name for p in (quick.landing_dir / "processing").iterdir()] == ["f.csv"]
 
@@ -66,7 +67,7 @@ def test_same_bytes_under_a_new_etag_are_unchanged(source: Source, quick: Settin
     first = fetcher.download("gias:edubase", f"{source.base_url}/day1.csv", "day1.csv")
     second = fetcher.download("gias:edubase", f"{source.base_url}/day2.csv", "day2.csv", conditional=False)
 
-    assert (first.status, second.status) == ("new", "unchanged")
+    assert (first.status, second.status) == (PullStatus.NEW, PullStatus.UNCHANGED)
     assert not (quick.landing_dir / "processing" / "day2.csv").exists()
 
 
@@ -77,7 +78,7 @@ def test_changed_content_lands_again(source: Source, quick: Settings) -> None:
     source.put("/f.csv", BODY + b"100001,201,Another School\n")
     changed = fetcher.download("s", f"{source.base_url}/f.csv", "f.csv")
 
-    assert changed.status == "new"
+    assert changed.status is PullStatus.NEW
     assert changed.path is not None and changed.path.name == "f-2.csv"  # the first copy is never overwritten
 
 
@@ -90,7 +91,7 @@ def test_server_errors_timeouts_and_cut_off_bodies_are_retried_with_backoff(
     waits: list[float] = []
     pulled = _fetcher(quick, waits).download("s", f"{source.base_url}/f.csv", "f.csv")
 
-    assert pulled.status == "new" and pulled.attempts == len(failures) + 1
+    assert pulled.status is PullStatus.NEW and pulled.attempts == len(failures) + 1
     assert pulled.path is not None and pulled.path.read_bytes() == BODY  # never the half body
     assert waits == [0.01 * 2**n for n in range(len(failures))]
 
@@ -119,7 +120,8 @@ def test_gias_falls_back_to_the_previous_day_until_today_is_published(source: So
     source.put("/edubasealldata20261128.csv", BODY)
     [pulled] = pull_gias_files(settings, _fetcher(settings), date(2026, 11, 29))
 
-    assert pulled.status == "new" and pulled.path is not None and pulled.path.name == "edubasealldata20261128.csv"
+    assert pulled.status is PullStatus.NEW
+    assert pulled.path is not None and pulled.path.name == "edubasealldata20261128.csv"
     assert [path for path, _ in source.requests] == ["/edubasealldata20261129.csv", "/edubasealldata20261128.csv"]
 
 
@@ -145,9 +147,9 @@ def test_ees_downloads_a_version_once_and_again_only_when_a_newer_one_is_listed(
     source.put("/data-sets/abc-123/csv?dataSetVersion=1.10", BODY + b"more\n")
     [third] = pull_ees_data_sets(settings, fetcher)
 
-    assert first.status == "new" and first.path is not None and first.path.name == "ees_s251_v1.1.csv"
-    assert second.status == "unchanged"
-    assert third.status == "new" and third.path is not None and third.path.name == "ees_s251_v1.10.csv"
+    assert first.status is PullStatus.NEW and first.path is not None and first.path.name == "ees_s251_v1.1.csv"
+    assert second.status is PullStatus.UNCHANGED
+    assert third.status is PullStatus.NEW and third.path is not None and third.path.name == "ees_s251_v1.10.csv"
     assert sum(1 for path, _ in source.requests if "/csv" in path) == 2
 
 
@@ -161,4 +163,4 @@ def test_the_version_listing_is_read_across_pages(source: Source, quick: Setting
 def test_state_survives_a_new_fetcher(source: Source, quick: Settings, tmp_path: Path) -> None:
     source.put("/f.csv", BODY)
     _fetcher(quick).download("s", f"{source.base_url}/f.csv", "f.csv")
-    assert _fetcher(quick).download("s", f"{source.base_url}/f.csv", "f.csv").status == "not-modified"
+    assert _fetcher(quick).download("s", f"{source.base_url}/f.csv", "f.csv").status is PullStatus.NOT_MODIFIED

@@ -198,7 +198,7 @@ def test_a_year_the_file_does_not_name_must_be_given(context: Context, tmp_path:
     accepted = ingest_path(unnamed, "2023-24", context)
 
     assert refused.status == "rejected" and "--academic-year" in refused.message
-    assert accepted.status == "loaded" and accepted.partitions == ("2023/24",)
+    assert accepted.status == "loaded" and accepted.partitions == ({"academic_year": "2023/24"},)
 
 
 def test_unknown_header_is_rejected_naming_the_known_datasets(context: Context, tmp_path: Path) -> None:

@@ -77,7 +77,11 @@ def test_sample_caseload_loads_with_the_published_england_totals(context: Contex
     outcome = ingest_path(CASELOAD_2025, None, context)
 
     assert outcome.status == "loaded", outcome.message
-    assert (outcome.dataset, outcome.partitions, outcome.rows_quarantined) == ("la_ehcp", ("2025/caseload",), 0)
+    assert (outcome.dataset, outcome.partitions, outcome.rows_quarantined) == (
+        "la_ehcp",
+        ({"release": 2025, "source_table": "caseload"},),
+        0,
+    )
     published = {year: _value(context, "ENG", year) for year in range(2019, 2026)}
     assert published == {year: (value, 2025) for year, value in _england_totals(CASELOAD_2025).items()}
     assert published[2025] == (638_745.0, 2025) and published[2024] == (576_474.0, 2025)
@@ -164,7 +168,7 @@ def test_reloading_one_file_replaces_only_its_own_partition(context: Context, tm
     again = ingest_path(_write(revised, tmp_path / "caseload_revised.csv"), None, context)
 
     assert (first.status, plans.status, again.status) == ("loaded", "loaded", "loaded"), again.message
-    assert again.partitions == ("2025/caseload",)
+    assert again.partitions == ({"release": 2025, "source_table": "caseload"},)
     assert _value(context, "202", 2025) == (9999.0, 2025)
     loads = ledger.query(
         context.warehouse,

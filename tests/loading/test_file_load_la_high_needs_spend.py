@@ -81,7 +81,7 @@ def test_sample_outturn_loads_and_its_sums_match_the_file(context: Context) -> N
     outcome = ingest_path(OUTTURN, None, context)
 
     assert outcome.status == "loaded", outcome.message
-    assert outcome.partitions == ("2023-24/outturn",)
+    assert outcome.partitions == ({"financial_year": "2023-24", "kind": "outturn"},)
     raw = _raw(OUTTURN)
     assert (outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined) == (120, 120, 0)
     expected = (
@@ -131,7 +131,7 @@ def test_an_ees_budget_file_loads_beside_the_outturn_of_the_same_year(context: C
     outcome = ingest_path(budget_file(tmp_path / "s251_planned_expenditure.csv"), None, context)
 
     assert outcome.status == "loaded", outcome.message
-    assert outcome.partitions == ("2023-24/budget",)
+    assert outcome.partitions == ({"financial_year": "2023-24", "kind": "budget"},)
     assert (outcome.rows_read, outcome.rows_loaded) == (5, 3)  # the national and regional rows are set aside
     assert _spend(context, "WHERE kind = 'outturn'").equals(outturn_before)
     budget = _spend(context, "WHERE kind = 'budget'")
@@ -261,7 +261,10 @@ def test_benchmarking_workbook_loads_a_budget_and_an_outturn_partition(context: 
     outcome = ingest_path(benchmarking_workbook(tmp_path / "Outturn data 202122.xlsx"), None, context)
 
     assert outcome.status == "loaded", outcome.message
-    assert outcome.partitions == ("2021-22/budget", "2021-22/outturn")
+    assert outcome.partitions == (
+        {"financial_year": "2021-22", "kind": "budget"},
+        {"financial_year": "2021-22", "kind": "outturn"},
+    )
     assert (outcome.rows_loaded, outcome.rows_quarantined) == (2 * 2 * 7, 0)
     spend = _spend(context)
     assert sorted(spend["la_code"].unique()) == ["831", "940"]  # Northamptonshire's blank row is set aside

@@ -126,7 +126,7 @@ def test_sen_underlying_data_loads_primary_needs(context: Context, tmp_path: Pat
     outcome = ingest_path(path, None, context)
 
     assert outcome.status == "loaded", outcome.message
-    assert outcome.partitions == ("2022/23",)
+    assert outcome.partitions == ({"academic_year": "2022/23"},)
     needs = ledger.query(
         context.warehouse,
         "SELECT SUM(ehc_plan) AS ehc, SUM(ehc_primary_need_asd) AS asd, SUM(sen_support) AS k, "

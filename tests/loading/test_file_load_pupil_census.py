@@ -8,11 +8,12 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from pydantic import SecretStr
 
 import sendflow.intake.reader
 import sendflow.loading.file_load
 from sendflow.core.settings import Settings
-from sendflow.loading.file_load import Context, ingest_path
+from sendflow.loading.file_load import Context, FileOutcome, ingest_path
 from sendflow.loading.pupil_files import purge_pupil_files, reconciliation_for_loads
 from sendflow.warehouse import ledger
 from sendflow.warehouse.schema import ensure_schema
@@ -20,6 +21,11 @@ from tests.conftest import SAMPLE_DIR, count_rows
 from tests.pupils import School, pupils, write_csv
 
 CENSUS = SAMPLE_DIR / "england_census_2023-24.csv"
+
+
+def _load_id(outcome: FileOutcome) -> int:
+    assert outcome.load_id is not None, outcome.line()
+    return outcome.load_id
 
 
 def _published(urns: list[str]) -> list[School]:
@@ -32,7 +38,7 @@ def _published(urns: list[str]) -> list[School]:
 
 @pytest.fixture
 def keyed(tmp_path: Path) -> Context:
-    context = Context.from_settings(Settings(home=tmp_path / "home", pupil_key="a test key, not a real one"))
+    context = Context.from_settings(Settings(home=tmp_path / "home", pupil_key=SecretStr("a test key, not a real one")))
     ensure_schema(context.warehouse)
     assert ingest_path(CENSUS, None, context).status == "loaded"
     return context
@@ -44,18 +50,22 @@ def trust_rows() -> list[dict[str, str]]:
     return [row for school in schools for row in pupils(school)]
 
 
-def test_a_return_matching_the_published_counts_reconciles_to_zero(keyed: Context, trust_rows, tmp_path) -> None:
+def test_a_return_matching_the_published_counts_reconciles_to_zero(
+    keyed: Context, trust_rows: list[dict[str, str]], tmp_path: Path
+) -> None:
     outcome = ingest_path(write_csv(tmp_path / "returns_spring_2024.csv", trust_rows), None, keyed)
 
     assert outcome.status == "loaded", outcome.message
     assert count_rows(keyed.warehouse, "fct_pupil_census") == len(trust_rows)
-    rows = reconciliation_for_loads(keyed.warehouse, [outcome.load_id])
+    rows = reconciliation_for_loads(keyed.warehouse, [_load_id(outcome)])
     assert rows.height == 2
     assert rows.select("pupils_diff", "ehc_plan_diff", "sen_support_diff").to_series(0).to_list() == [0, 0]
     assert rows["ehc_plan_diff"].to_list() == [0, 0] and rows["sen_support_diff"].to_list() == [0, 0]
 
 
-def test_one_pupil_recoded_shows_exactly_that_school(keyed: Context, trust_rows, tmp_path) -> None:
+def test_one_pupil_recoded_shows_exactly_that_school(
+    keyed: Context, trust_rows: list[dict[str, str]], tmp_path: Path
+) -> None:
     changed = [dict(row) for row in trust_rows]
     first_k = next(i for i, row in enumerate(changed) if row["LEA"] == "202" and row["SENprovision"] == "K")
     changed[first_k] |= {"SENprovision": "N", "SENtype1": ""}
@@ -63,14 +73,16 @@ def test_one_pupil_recoded_shows_exactly_that_school(keyed: Context, trust_rows,
 
     outcome = ingest_path(write_csv(tmp_path / "b.csv", changed), None, keyed)
 
-    rows = reconciliation_for_loads(keyed.warehouse, [outcome.load_id])
+    rows = reconciliation_for_loads(keyed.warehouse, [_load_id(outcome)])
     differing = rows.filter(
         (pl.col("pupils_diff") != 0) | (pl.col("ehc_plan_diff") != 0) | (pl.col("sen_support_diff") != 0)
     )
     assert differing.select("urn", "pupils_diff", "ehc_plan_diff", "sen_support_diff").rows() == [("100008", 0, 0, -1)]
 
 
-def test_nothing_personal_reaches_sql_silver_quarantine_or_the_ledger(keyed: Context, trust_rows, tmp_path) -> None:
+def test_nothing_personal_reaches_sql_silver_quarantine_or_the_ledger(
+    keyed: Context, trust_rows: list[dict[str, str]], tmp_path: Path
+) -> None:
     from tests.pupils import personal_values
 
     broken = [dict(row) for row in trust_rows]
@@ -92,7 +104,9 @@ def test_nothing_personal_reaches_sql_silver_quarantine_or_the_ledger(keyed: Con
         assert not [s for s in secrets if s in text], parquet
 
 
-def test_the_raw_file_is_kept_owner_only_and_purged_on_request(keyed: Context, trust_rows, tmp_path) -> None:
+def test_the_raw_file_is_kept_owner_only_and_purged_on_request(
+    keyed: Context, trust_rows: list[dict[str, str]], tmp_path: Path
+) -> None:
     outcome = ingest_path(write_csv(tmp_path / "returns.csv", trust_rows), None, keyed)
     (bronze,) = [
         p for p in keyed.lake.bronze.iterdir() if p.stat().st_size == (tmp_path / "returns.csv").stat().st_size
@@ -105,7 +119,9 @@ def test_the_raw_file_is_kept_owner_only_and_purged_on_request(keyed: Context, t
     assert not bronze.exists()
 
 
-def test_without_a_key_pupil_data_is_refused_with_how_to_set_one(tmp_path: Path, trust_rows) -> None:
+def test_without_a_key_pupil_data_is_refused_with_how_to_set_one(
+    tmp_path: Path, trust_rows: list[dict[str, str]]
+) -> None:
     context = Context.from_settings(Settings(home=tmp_path / "nokey"))
     ensure_schema(context.warehouse)
 
@@ -116,7 +132,9 @@ def test_without_a_key_pupil_data_is_refused_with_how_to_set_one(tmp_path: Path,
     assert not context.lake.bronze.exists() or not any(context.lake.bronze.iterdir())
 
 
-def test_school_action_data_is_rejected_as_pre_2014(keyed: Context, trust_rows, tmp_path) -> None:
+def test_school_action_data_is_rejected_as_pre_2014(
+    keyed: Context, trust_rows: list[dict[str, str]], tmp_path: Path
+) -> None:
     old = [dict(row) for row in trust_rows]
     old[3]["SENprovision"] = "A"
 
@@ -127,12 +145,14 @@ def test_school_action_data_is_rejected_as_pre_2014(keyed: Context, trust_rows, 
 
 
 def test_a_large_file_read_in_batches_loads_the_same_rows(
-    keyed: Context, trust_rows, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    keyed: Context, trust_rows: list[dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = write_csv(tmp_path / "returns.csv", trust_rows)
     whole = ingest_path(path, None, keyed)
     expected = ledger.query(keyed.warehouse, "SELECT * FROM fct_pupil_census ORDER BY urn, pupil_key").drop("load_id")
-    other = Context.from_settings(Settings(home=tmp_path / "batched", pupil_key="a test key, not a real one"))
+    other = Context.from_settings(
+        Settings(home=tmp_path / "batched", pupil_key=SecretStr("a test key, not a real one"))
+    )
     ensure_schema(other.warehouse)
     assert ingest_path(CENSUS, None, other).status == "loaded"
     monkeypatch.setattr(sendflow.intake.reader, "HEAD_BYTES", 256)  # treat the file as large: read it in pieces
@@ -154,7 +174,9 @@ def test_xml_and_csv_returns_of_the_same_school_give_identical_facts(keyed: Cont
             keyed.warehouse, urns=["100008"], academic_year="2023/24", term="spring", file_format=file_format,
             seed=7, out_dir=tmp_path / file_format,
         ).paths  # fmt: skip
-        context = Context.from_settings(Settings(home=tmp_path / f"home-{file_format}", pupil_key="same key"))
+        context = Context.from_settings(
+            Settings(home=tmp_path / f"home-{file_format}", pupil_key=SecretStr("same key"))
+        )
         ensure_schema(context.warehouse)
         assert ingest_path(CENSUS, None, context).status == "loaded"
         outcome = ingest_path(path, None, context)

@@ -60,8 +60,9 @@ def _prefect_artifact_text() -> str:
 
 def test_the_key_can_come_from_a_prefect_secret_block(tmp_path: Path) -> None:
     from prefect.blocks.system import Secret
+    from pydantic import SecretStr
 
-    Secret(value="key from a block").save("sendflow-test-pupil-key", overwrite=True)
+    Secret(value=SecretStr("key from a block")).save("sendflow-test-pupil-key", overwrite=True)
 
     settings = Settings(home=tmp_path, pupil_key_block="sendflow-test-pupil-key")
 

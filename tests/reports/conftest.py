@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from sendflow.core.settings import Settings
 from sendflow.loading.file_load import Context, ingest_path
@@ -53,7 +54,7 @@ def demo_returns_seed() -> int:
 
 @pytest.fixture(scope="session")
 def demo_warehouse_file(tmp_path_factory: pytest.TempPathFactory, demo_returns_seed: int) -> Path:
-    settings = Settings(home=tmp_path_factory.mktemp("report-warehouse"), pupil_key="report-tests-key")
+    settings = Settings(home=tmp_path_factory.mktemp("report-warehouse"), pupil_key=SecretStr("report-tests-key"))
     context = Context.from_settings(settings)
     ensure_schema(context.warehouse)
     load_demo(context, demo_returns_seed)

@@ -57,7 +57,7 @@ def _check(where: str, shown: dict[str, str], expected: dict[str, object]) -> No
 def assert_page_matches_warehouse(
     cells: dict[str, list[dict[str, str]]], warehouse: Warehouse, trust_id: str, year: str, threshold: int
 ) -> None:
-    """Every number the page shows, against SQL written here independently of reports/tables.py."""
+    """Every number the page shows, against SQL written here independently of reports/sections/."""
     p = warehouse.param()
     summary = query(
         warehouse,
@@ -152,8 +152,8 @@ def assert_page_matches_warehouse(
     )
     shown_needs = {row["primary_need"]: row for row in cells["need_by_year_group"]}
     for row in needs.iter_rows(named=True):
-        shown = shown_needs[row["need"]][row["nc_year"]]
+        cell = shown_needs[row["need"]][row["nc_year"]]
         if 1 <= row["pupils"] < threshold:
-            assert shown == "c", f"{row['need']} year {row['nc_year']}: {row['pupils']} below {threshold} shown"
-        elif shown != "c":
-            assert int(shown) == row["pupils"], (row, shown)
+            assert cell == "c", f"{row['need']} year {row['nc_year']}: {row['pupils']} below {threshold} shown"
+        elif cell != "c":
+            assert int(cell) == row["pupils"], (row, cell)

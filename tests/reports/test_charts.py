@@ -9,14 +9,15 @@ from datetime import date
 import polars as pl
 from PIL import Image
 
+from sendflow.core.vocabulary import NEED_CODES, ChartKind
 from sendflow.reports import charts
-from sendflow.reports.tables import TrustData, trust_report
-from sendflow.transforms.school_census import NEED_CODES
+from sendflow.reports.model import TrustData, TrustReport
+from sendflow.reports.report import trust_report
 from tests.reports.test_report_browser import blank
 from tests.reports.test_tables import YEAR, la_census, members, pupils
 
 
-def _report() -> object:
+def _report() -> TrustReport:
     needs = {f"{kind}_primary_need_{code}": [1, 2] for kind in ("ehc", "sen_support") for code in NEED_CODES}
     frame = members([("1", YEAR, "202", "Oak", 400, 26, 40), ("2", YEAR, "940", "Elm", 300, 26, 50)], needs)
     funding = pl.DataFrame(
@@ -61,3 +62,9 @@ def test_a_differing_return_is_read_out_and_hidden_counts_stay_hidden() -> None:
     assert rec.shown(1, "sen_support_returned") == "c" and rec.shown(0, "sen_support_returned") == "c"
     needs = next(c.reading for c in report.charts if c.key == "school_needs")
     assert "Specific learning difficulty (8%)" in needs  # 3 of the 39 EHC plans' needs; ties keep code order
+
+
+def test_every_chart_kind_has_exactly_one_drawing() -> None:
+    # DRAWINGS is keyed by ChartKind, so a kind cannot have two; this proves none has none and no stray key.
+    assert list(charts.DRAWINGS) == list(ChartKind) and all(isinstance(k, ChartKind) for k in charts.DRAWINGS)
+    assert len(set(charts.DRAWINGS.values())) == len(ChartKind)  # and no drawing serves two kinds

@@ -11,7 +11,8 @@ import openpyxl
 import polars as pl
 
 from sendflow.reports import exports
-from sendflow.reports.tables import Column, ReportTable, TrustData, schools
+from sendflow.reports.model import Column, ReportTable, TrustData
+from sendflow.reports.sections.schools import schools
 
 DANGEROUS = ['=HYPERLINK("x")', "+44 1234", "-cmd", "@SUM(A1)", "\tTabbed", "\rReturned"]
 

@@ -15,17 +15,26 @@ from PIL import Image
 
 from sendflow.loading.file_load import Context
 from sendflow.reports import html
+from sendflow.reports.model import Column, ReportTable, TrustReport
 from sendflow.reports.read import DEMO_TRUST_ID
-from sendflow.reports.tables import Column, ReportTable, TrustReport
 from sendflow.reports.write import write_trust_report
 from tests.reports.pages import assert_page_matches_warehouse, page_cells
+
+
+def found(pattern: str, text: str, flags: int = 0) -> re.Match[str]:
+    match = re.search(pattern, text, flags)
+    assert match is not None, pattern
+    return match
+
 
 YEAR = "2023/24"
 
 
 @pytest.fixture
 def page(report_context: Context, tmp_path: Path) -> str:
-    files = write_trust_report(report_context.warehouse, DEMO_TRUST_ID, YEAR, tmp_path / "out", report_context.settings)
+    files = write_trust_report(
+        report_context.warehouse, DEMO_TRUST_ID, YEAR, tmp_path / "out", report_context.settings.report_options
+    )
     return files.html.read_text(encoding="utf-8")
 
 
@@ -35,14 +44,14 @@ def _figures(page: str) -> list[str]:
 
 def test_every_chart_is_an_embedded_png_with_a_one_line_reading(page: str) -> None:
     figures = _figures(page)
-    keys = [re.search(r'data-chart="([^"]+)"', f).group(1) for f in figures]
+    keys = [found(r'data-chart="([^"]+)"', f).group(1) for f in figures]
 
     assert keys == ["trust_rates", "school_rates", "la_growth", "la_per_plan", "la_outturn", "need_by_year_group",
                     "reconciliation"]  # fmt: skip
     for figure in figures:
-        reading = re.search(r'<p class="reading">(.*?)</p>', figure, flags=re.S).group(1)
+        reading = found(r'<p class="reading">(.*?)</p>', figure, flags=re.S).group(1)
         assert 40 < len(reading) < 600 and "\n" not in reading and reading.endswith(".")
-        data = re.search(r'<img src="data:image/png;base64,([^"]+)" alt="([^"]+)"', figure)
+        data = found(r'<img src="data:image/png;base64,([^"]+)" alt="([^"]+)"', figure)
         image = Image.open(io.BytesIO(base64.b64decode(data.group(1))))
         assert image.format == "PNG" and image.width > 600
         assert data.group(2)  # alt text for screen readers and when images are off
@@ -59,7 +68,7 @@ def test_the_page_is_self_contained(page: str) -> None:
 
 def test_the_disclosure_rule_and_flag_threshold_are_stated(page: str, report_context: Context) -> None:
     threshold = report_context.settings.report_suppression_threshold
-    rule = re.search(r'<p class="rule" data-threshold="(\d+)">(.*?)</p>', page, flags=re.S)
+    rule = found(r'<p class="rule" data-threshold="(\d+)">(.*?)</p>', page, flags=re.S)
 
     assert int(rule.group(1)) == threshold == 10
     assert "from 1 to 9" in rule.group(2) and "shown as c" in rule.group(2) and "Secondary suppression" in rule.group(2)
@@ -68,7 +77,7 @@ def test_the_disclosure_rule_and_flag_threshold_are_stated(page: str, report_con
 
 
 def test_the_demo_trust_is_labelled_invented(page: str) -> None:
-    banner = re.search(r'<p class="demo" role="note">(.*?)</p>', page, flags=re.S).group(1)
+    banner = found(r'<p class="demo" role="note">(.*?)</p>', page, flags=re.S).group(1)
     assert "invented for the sendflow demo" in banner and "schools are real" in banner
 
 

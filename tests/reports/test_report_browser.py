@@ -62,6 +62,7 @@ def blank(image: Image.Image) -> bool:
     """True when (almost) every pixel is one colour."""
     small = image.convert("RGB").resize((200, max(1, 200 * image.height // image.width)))
     colours = small.getcolors(maxcolors=200 * 200)
+    assert colours is not None  # None only past maxcolors, which is every pixel
     most = max(count for count, _ in colours)
     return len(colours) < 3 or most > 0.995 * small.width * small.height
 
@@ -69,7 +70,9 @@ def blank(image: Image.Image) -> bool:
 def test_the_demo_report_renders_and_prints_with_every_chart_and_the_warehouses_numbers(
     chromium: str, report_context: Context, tmp_path: Path
 ) -> None:
-    files = write_trust_report(report_context.warehouse, DEMO_TRUST_ID, YEAR, tmp_path / "out", report_context.settings)
+    files = write_trust_report(
+        report_context.warehouse, DEMO_TRUST_ID, YEAR, tmp_path / "out", report_context.settings.report_options
+    )
     page = files.html.read_text(encoding="utf-8")
     charts = re.findall(r'data-chart="([^"]+)"', page)
     assert len(charts) == 7
@@ -88,7 +91,9 @@ def test_the_demo_report_renders_and_prints_with_every_chart_and_the_warehouses_
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
     assert 5 <= pages <= 40, pages
 
-    probe = json.loads(re.search(r'data-probe="([^"]*)"', rendered).group(1).replace("&quot;", '"'))
+    match = re.search(r'data-probe="([^"]*)"', rendered)
+    assert match is not None, "the probe left no data-probe attribute"
+    probe = json.loads(match.group(1).replace("&quot;", '"'))
     assert [entry[0] for entry in probe] == charts
     for chart, complete, width, height in probe:
         assert complete and width > 600 and height > 150, (chart, width, height)  # decoded by the browser

@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import Any
 
 import polars as pl
 import pytest
 
-from sendflow.reports.tables import (
-    TrustData,
-    la_funding,
-    need_by_year_group,
-    reconciliation,
-    school_needs,
-    schools,
-    trust_by_year,
-    trust_report,
-    year_group_shares,
-)
-from sendflow.transforms.school_census import NEED_CODES
+from sendflow.core.vocabulary import NEED_CODES
+from sendflow.reports.model import TrustData
+from sendflow.reports.report import trust_report
+from sendflow.reports.sections.funding import la_funding
+from sendflow.reports.sections.pupil_returns import need_by_year_group, reconciliation, year_group_shares
+from sendflow.reports.sections.schools import school_needs, schools
+from sendflow.reports.sections.trust import trust_by_year
 
 YEAR = "2023/24"
 STATUS = {"total_pupils_status": pl.String, "ehc_plan_status": pl.String, "sen_support_status": pl.String}
 
 
-def members(rows: list[tuple], needs: dict[str, list[int | None]] | None = None) -> pl.DataFrame:
+def members(rows: list[tuple], needs: Mapping[str, Sequence[int | None]] | None = None) -> pl.DataFrame:
     """(urn, year, la_code, name, pupils, ehc, sen support) per member school."""
     frame = pl.DataFrame(
         [
@@ -54,9 +51,10 @@ NATIONAL = pl.DataFrame(
 )
 
 
-def data(member_frame: pl.DataFrame, la: pl.DataFrame, **kwargs: object) -> TrustData:
-    return TrustData("1", "Trust", None, None, YEAR, member_frame, la, NATIONAL, kwargs.pop("funding", pl.DataFrame()),
-                     **kwargs)  # fmt: skip
+def data(member_frame: pl.DataFrame, la: pl.DataFrame, funding: pl.DataFrame | None = None, **kwargs: Any) -> TrustData:
+    """TrustData of one trust in YEAR; `kwargs` are its other fields (pupil_counts, reconciliation, ...)."""
+    funding = pl.DataFrame() if funding is None else funding
+    return TrustData("1", "Trust", None, None, YEAR, member_frame, la, NATIONAL, funding, **kwargs)
 
 
 def test_the_las_rate_is_weighted_by_the_trusts_own_pupils_there() -> None:
@@ -95,9 +93,11 @@ def test_primary_needs_appear_only_where_the_census_has_them() -> None:
     plain = members([("1", YEAR, "202", "A", 100, 5, 10)])
     assert school_needs(data(plain, la_census([("202", YEAR, 1000, 40, 100)]))) is None
 
+    needs: dict[str, list[int | None]]
     needs = {f"{kind}_primary_need_{code}": [None] for kind in ("ehc", "sen_support") for code in NEED_CODES}
     needs |= {"ehc_primary_need_asd": [3], "ehc_primary_need_semh": [2], "sen_support_primary_need_slcn": [10]}
     table = school_needs(data(members([("1", YEAR, "202", "A", 100, 5, 10)], needs), pl.DataFrame()))
+    assert table is not None
 
     assert table.frame.select("provision", "pupils", "asd", "semh", "slcn").rows() == [
         ("EHC plan", 5, 3, 2, None), ("SEN support", 10, None, None, 10)
@@ -122,7 +122,7 @@ def test_plans_and_funding_are_indexed_to_the_first_year_with_both() -> None:
     assert table.frame["outturn_minus_block_gbp"][3] == pytest.approx(5.04e6)
 
 
-def pupils(counts: list[tuple[str, str, str, int]]) -> pl.DataFrame:
+def pupils(counts: list[tuple[str, str | None, str, int]]) -> pl.DataFrame:
     """(nc_year, primary_need, sen_provision, pupils)."""
     return pl.DataFrame(
         [{"urn": "1", "nc_year": y, "primary_need": n, "sen_provision": p, "pupils": c} for y, n, p, c in counts]
@@ -133,6 +133,7 @@ def test_need_by_year_group_hides_small_counts_and_their_shares() -> None:
     counts = pupils([("7", "ASD", "E", 12), ("7", "ASD", "K", 10), ("7", "SEMH", "K", 3), ("7", None, "N", 500),
                      ("8", "ASD", "K", 15), ("8", "SEMH", "E", 20), ("R", "SLCN", "K", 2)])  # fmt: skip
     table = need_by_year_group(data(pl.DataFrame(), pl.DataFrame(), pupil_counts=counts, pupil_term="spring"), 10)
+    assert table is not None
 
     assert table.frame["primary_need"].to_list() == ["ASD", "SEMH", "SLCN", "All SEN pupils"]
     assert [c.name for c in table.columns][1:] == ["R", "7", "8", "total"]
@@ -162,6 +163,7 @@ def test_the_reconciliation_hides_a_difference_with_its_returned_count() -> None
          "sen_support_diff": [0, 0, 0]}
     )  # fmt: skip
     table = reconciliation(data(pl.DataFrame(), pl.DataFrame(), reconciliation=rec, pupil_term="spring"), 10)
+    assert table is not None
     shown = {(table.frame["school_name"][i], c): table.shown(i, c) for i in range(4) for c in table.frame.columns}
 
     assert shown[("C", "ehc_plan_returned")] == "c" and shown[("C", "ehc_plan_diff")] == "c"

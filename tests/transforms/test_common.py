@@ -13,6 +13,7 @@ from sendflow.transforms.common import (
     academic_year_in_text,
     as_count,
     count_status,
+    financial_year_in_text,
     harmonise_columns,
     header_key,
     match_columns,
@@ -138,6 +139,30 @@ def test_normalise_academic_year_rejects_non_years(text: str) -> None:
 )
 def test_academic_year_in_text(name: str, expected: str | None) -> None:
     assert academic_year_in_text(name) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2021-22", "2021-22"),
+        ("2021-2022", "2021-22"),
+        ("2021 to 2022", "2021-22"),
+        ("2021–22", "2021-22"),  # the en dash publishers' titles use
+        ("202122", "2021-22"),
+        ("FY 2099-00", "2099-00"),
+        ("Dedicated schools grant: 2023 to 2024 allocations", "2023-24"),
+        ("2021-23", None),
+        ("Year", None),
+    ],
+)
+def test_financial_year_in_text(text: str, expected: str | None) -> None:
+    assert financial_year_in_text(text) == expected
+
+
+def test_one_parser_spells_a_span_as_an_academic_or_a_financial_year() -> None:
+    for text in ("2023-24", "2023/2024", "202324", "2023 to 2024"):
+        assert normalise_academic_year(text) == "2023/24"
+        assert financial_year_in_text(text) == "2023-24"
 
 
 def test_spring_census_date_is_the_third_thursday_of_january() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 import pytest
 
@@ -21,7 +23,7 @@ TITLE = (
 )
 
 
-def sheet(*rows: list[str | None]) -> pl.DataFrame:
+def sheet(*rows: Sequence[str | None]) -> pl.DataFrame:
     frame = pl.DataFrame([list(r) for r in rows], schema=dict.fromkeys(HEADER, pl.String), orient="row")
     return frame.with_row_index(SOURCE_ROW, offset=3).with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
 

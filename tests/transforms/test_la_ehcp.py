@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import polars as pl
 import pytest
 
@@ -21,13 +23,12 @@ from sendflow.transforms.la_ehcp import (
     SETTINGS_2025,
     SHAPES,
     build,
-    calendar_year,
     fct_la_ehcp,
     la_ehcp_observation,
 )
 
 
-def raw(columns: dict[str, list[str | None]]) -> pl.DataFrame:
+def raw(columns: Mapping[str, Sequence[str | None]]) -> pl.DataFrame:
     """A frame as the intake reads it: text columns plus the source row number (the header is row 1)."""
     frame = pl.DataFrame(columns, schema=dict.fromkeys(columns, pl.String))
     return frame.with_row_index(SOURCE_ROW, offset=2).with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
@@ -122,16 +123,6 @@ def test_column_order_of_old_and_new_la_code_does_not_matter() -> None:
     expected = la_ehcp_observation(published, source(CASELOAD_2025.name))
     assert la_ehcp_observation(swapped, source(CASELOAD_2025.name)).equals(expected)
     assert "E09000001" not in expected["la_code"].to_list()
-
-
-@pytest.mark.parametrize(
-    ("period", "year"),
-    [("202425", 2025), ("201819", 2019), ("2024", 2024), (" 2010 ", 2010), ("202426", None), ("24", None),
-     ("x", None), (None, None)],
-)  # fmt: skip
-def test_calendar_year_reads_academic_and_calendar_periods(period: str | None, year: int | None) -> None:
-    frame = pl.DataFrame({"time_period": [period]}, schema={"time_period": pl.String})
-    assert frame.select(calendar_year())["calendar_year"].to_list() == [year]
 
 
 def newplans_2025() -> pl.DataFrame:

@@ -16,7 +16,6 @@ from sendflow.transforms.la_high_needs_spend import (
     benchmarking_years,
     build,
     fct_la_high_needs_spend,
-    financial_year_in_text,
 )
 
 PHASE_COLUMNS = (
@@ -158,22 +157,6 @@ def test_ees_budget_shape_is_kind_budget() -> None:
     assert (row["financial_year"], row["kind"], row["line_code"]) == ("2024-25", "budget", "1.2.6")
     assert (row["gross_gbp"], row["income_gbp"], row["net_gbp"]) == (150.0, 10.0, 140.0)
     assert row["source_layout"] == EES_BUDGET.name
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("2021-22", "2021-22"),
-        ("2021-2022", "2021-22"),
-        ("2021 to 2022", "2021-22"),
-        ("202122", "2021-22"),
-        ("FY 2099-00", "2099-00"),
-        ("2021-23", None),
-        ("Year", None),
-    ],
-)
-def test_financial_year_in_text(text: str, expected: str | None) -> None:
-    assert financial_year_in_text(text) == expected
 
 
 def test_year_rule_both_blocks_take_the_year_beside_the_first_year_label() -> None:

@@ -9,8 +9,17 @@ from datetime import date
 import polars as pl
 import pytest
 
+from sendflow.core.vocabulary import CensusTerm
 from sendflow.transforms.common import SOURCE_ROW, SourceError, SourceInfo
-from sendflow.transforms.pupil_census import COLUMNS, PUPIL_CSV, build, census_day_of, fct_pupil_census, pupil_key
+from sendflow.transforms.pupil_census import (
+    COLUMNS,
+    PUPIL_CSV,
+    build,
+    census_day_of,
+    census_term,
+    fct_pupil_census,
+    pupil_key,
+)
 from tests.pupils import School, pupils
 
 KEY = b"test-secret-not-for-production"
@@ -92,6 +101,19 @@ def test_without_a_key_the_transform_refuses() -> None:
 
 
 def test_census_days_follow_the_dfe_calendar() -> None:
-    assert census_day_of("autumn", "2023/24") == date(2023, 10, 5)
-    assert census_day_of("spring", "2023/24") == date(2024, 1, 18)
-    assert census_day_of("summer", "2023/24") == date(2024, 5, 16)
+    assert census_day_of(CensusTerm.AUTUMN, "2023/24") == date(2023, 10, 5)
+    assert census_day_of(CensusTerm.SPRING, "2023/24") == date(2024, 1, 18)
+    assert census_day_of(CensusTerm.SUMMER, "2023/24") == date(2024, 5, 16)
+
+
+@pytest.mark.parametrize(
+    ("text", "term"),
+    [("AUT", CensusTerm.AUTUMN), (" spr ", CensusTerm.SPRING), ("Summer", CensusTerm.SUMMER), ("SPRING", "spring")],
+)
+def test_census_term_reads_a_code_or_a_name(text: str, term: CensusTerm) -> None:
+    assert census_term(text) == term
+
+
+def test_an_unknown_census_term_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown term 'winter'"):
+        census_term("winter")

@@ -90,5 +90,7 @@ def test_federations_and_sponsors_are_not_trust_memberships() -> None:
 
 
 def test_build_returns_the_snapshot_table() -> None:
-    built = build(links(("140001", *A, "01-09-2019", "")), SourceInfo(GROUP_LINKS.name, "x.csv", date(2024, 1, 1)))
+    built = build(
+        links(("140001", *A, "01-09-2019", "")), SourceInfo(GROUP_LINKS.name, "x.csv", snapshot_date=date(2024, 1, 1))
+    )
     assert list(built) == ["trust_membership_snapshot"]

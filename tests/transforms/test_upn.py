@@ -5,7 +5,17 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from sendflow.transforms.upn import check_letter, expected_check_letter, upn_status
+from sendflow.transforms.upn import CHECK_LETTERS, LETTER_VALUES, expected_check_letter, upn_status
+
+
+def check_letter(body: str) -> str:
+    """The DfE algorithm written out one character at a time: the oracle the vectorised production
+    expression is checked against (and what tests/pupils.py issues test UPNs with)."""
+    total = sum(
+        position * (LETTER_VALUES[char] if position == 13 and char.isalpha() else int(char))
+        for position, char in enumerate(body, start=2)
+    )
+    return CHECK_LETTERS[total % 23]
 
 
 def test_check_letter_of_worked_examples() -> None:
@@ -48,3 +58,8 @@ def test_vectorised_check_letter_agrees_with_the_scalar_one() -> None:
     frame = pl.DataFrame({"upn": ["?" + body for body in bodies]})
 
     assert frame.select(expected_check_letter(pl.col("upn"))).to_series().to_list() == [check_letter(b) for b in bodies]
+
+
+def test_the_production_expression_gives_the_worked_examples() -> None:
+    frame = pl.DataFrame({"upn": ["?801200005001", "?207000016049", "?80120000050B"]})
+    assert frame.select(expected_check_letter(pl.col("upn"))).to_series().to_list() == ["B", "P", "G"]

@@ -7,12 +7,13 @@ from datetime import date
 import polars as pl
 import pyarrow as pa
 import pytest
+from sqlmodel import SQLModel
 
 from sendflow.warehouse.frames import arrow_schema, conform, from_arrow, to_arrow
-from sendflow.warehouse.models import EtlLoad, EtlQuarantine, FctSchoolCensus, SchoolRegisterSnapshot
+from sendflow.warehouse.models import EtlLoad, EtlQuarantine, FctSchoolCensus, SchoolRegisterSnapshot, table_of
 
-CENSUS = FctSchoolCensus.__table__
-REGISTER = SchoolRegisterSnapshot.__table__
+CENSUS = table_of(FctSchoolCensus)
+REGISTER = table_of(SchoolRegisterSnapshot)
 
 
 def _census_frame() -> pl.DataFrame:
@@ -83,9 +84,9 @@ def test_to_arrow_keeps_values() -> None:
     ("model", "column"),
     [(EtlLoad, "load_id"), (EtlQuarantine, "load_id"), (EtlQuarantine, "source_row_number")],
 )
-def test_key_columns_are_int64_in_arrow(model: type, column: str) -> None:
+def test_key_columns_are_int64_in_arrow(model: type[SQLModel], column: str) -> None:
     # etl_load.load_id is BIGINT on PostgreSQL but INTEGER on SQLite (a type variant); Arrow must still see int64.
-    assert arrow_schema(model.__table__).field(column).type == pa.int64()
+    assert arrow_schema(table_of(model)).field(column).type == pa.int64()
 
 
 def test_from_arrow_parses_sqlite_text_dates() -> None:

@@ -88,7 +88,7 @@ def test_staged_partitions_are_hidden_until_committed(tmp_path: Path) -> None:
     assert len(staged) == 2
     assert len(written) == 2
     # Readers glob '*.parquet' and skip dot-files, so nothing staged may look like a data file yet.
-    assert all(Path(name).name.startswith(".") and name.endswith(".tmp") for name in written)
+    assert all(Path(name).name.startswith(".") and name.endswith(".partial") for name in written)
     assert not any(s.target.exists() for s in staged)
 
 
@@ -182,10 +182,10 @@ def test_a_load_replacing_whole_partitions_removes_the_files_it_supersedes(tmp_p
     for staged in lake.stage_partitions(_census_rows(), TABLE, "academic_year", "1-1"):
         staged.commit()
     newer = _census_rows().filter(pl.col("academic_year") == "2023/24")
-    staged = lake.stage_partitions(newer, TABLE, "academic_year", "2-1")
+    replacing = lake.stage_partitions(newer, TABLE, "academic_year", "2-1")
 
     lake.replace_partitions(TABLE, ("academic_year",), ("academic_year",), {("2023/24",)}, "2-")
-    for file in staged:
+    for file in replacing:
         file.commit()
 
     assert _files(lake.table_dir(TABLE)) == ["academic_year=2018%2F19/part-1-1.parquet",
@@ -198,10 +198,10 @@ def test_replacing_one_school_keeps_the_other_schools_of_its_folder(tmp_path: Pa
     for staged in lake.stage_partitions(pupils, "fct_pupil_census", ("la_code",), "1-1"):
         staged.commit()
     resent = pl.DataFrame({"urn": ["100001"], "la_code": ["202"], "pupil_key": ["z"]})
-    staged = lake.stage_partitions(resent, "fct_pupil_census", ("la_code",), "2-1")
+    replacing = lake.stage_partitions(resent, "fct_pupil_census", ("la_code",), "2-1")
 
     lake.replace_partitions("fct_pupil_census", ("urn",), ("la_code",), {("100001",)}, "2-")
-    for file in staged:
+    for file in replacing:
         file.commit()
 
     folder = lake.partition_dir("fct_pupil_census", ("la_code",), ("202",))

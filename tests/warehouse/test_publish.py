@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 import pytest
 
+from sendflow.core.vocabulary import LoadStatus
 from sendflow.loading.file_load import Context, ingest_path
 from sendflow.warehouse import ledger
 from sendflow.warehouse.ledger import LoadRecord
-from sendflow.warehouse.publish import Derivation, Partitioned, publish
+from sendflow.warehouse.publish import Batch, Derivation, Partitioned, publish
 from tests.conftest import SAMPLE_DIR, count_rows
 
 
@@ -30,7 +32,7 @@ def _snapshot_rows(day: date, urns: list[str]) -> pl.DataFrame:
 
 
 def _record(sha: str) -> LoadRecord:
-    return LoadRecord(source_name="test.csv", source_sha256=sha, status="loaded", started_at=ledger.now(),
+    return LoadRecord(source_name="test.csv", source_sha256=sha, status=LoadStatus.FAILED, started_at=ledger.now(),
                       dataset="school_register")  # fmt: skip
 
 
@@ -48,8 +50,9 @@ def test_failure_while_deriving_tables_rolls_everything_back(backend_context: Co
 
     first = publish(
         backend_context.warehouse, backend_context.lake, _record("a" * 64),
-        [Partitioned("school_register_snapshot", ("snapshot_date",), _snapshot_rows(date(2023, 9, 1), ["100001"]))],
-        {"dim_school": Derivation(("school_register_snapshot",), dim_school)}, pl.DataFrame(),
+        [Batch([Partitioned("school_register_snapshot", ("snapshot_date",),
+                            _snapshot_rows(date(2023, 9, 1), ["100001"]))], pl.DataFrame())],
+        {"dim_school": Derivation(("school_register_snapshot",), dim_school)},
     )  # fmt: skip
     before = _state(backend_context)
 
@@ -59,17 +62,19 @@ def test_failure_while_deriving_tables_rolls_everything_back(backend_context: Co
     with pytest.raises(RuntimeError, match="disk full"):
         publish(
             backend_context.warehouse, backend_context.lake, _record("b" * 64),
-            [Partitioned("school_register_snapshot", ("snapshot_date",),
-                         _snapshot_rows(date(2023, 9, 1), ["100001", "100002"]))],
-            {"dim_school": Derivation(("school_register_snapshot",), broken)}, pl.DataFrame(),
+            [Batch([Partitioned("school_register_snapshot", ("snapshot_date",),
+                                _snapshot_rows(date(2023, 9, 1), ["100001", "100002"]))], pl.DataFrame())],
+            {"dim_school": Derivation(("school_register_snapshot",), broken)},
         )  # fmt: skip
 
     assert first.status == "loaded"
     assert _state(backend_context) == before
-    assert not list(backend_context.lake.root.rglob("*.tmp"))
+    assert not list(backend_context.lake.root.rglob("*.partial"))  # core.files.temporary_beside's names
 
 
-def test_a_rerun_after_a_failure_gives_the_warehouse_a_clean_run_gives(backend_context: Context, tmp_path) -> None:
+def test_a_rerun_after_a_failure_gives_the_warehouse_a_clean_run_gives(
+    backend_context: Context, tmp_path: Path
+) -> None:
     census = SAMPLE_DIR / "england_census_2023-24.csv"
     clean = ingest_path(census, None, backend_context)
     expected = ledger.query(backend_context.warehouse, "SELECT * FROM fct_school_census ORDER BY urn").drop("load_id")
@@ -82,8 +87,8 @@ def test_a_rerun_after_a_failure_gives_the_warehouse_a_clean_run_gives(backend_c
     with pytest.raises(RuntimeError):
         publish(
             backend_context.warehouse, backend_context.lake, _record("c" * 64),
-            [Partitioned("fct_school_census", ("academic_year",), stray)],
-            {"dim_trust": Derivation(("fct_school_census",), killed)}, pl.DataFrame(),
+            [Batch([Partitioned("fct_school_census", ("academic_year",), stray)], pl.DataFrame())],
+            {"dim_trust": Derivation(("fct_school_census",), killed)},
         )  # fmt: skip
     rerun = ingest_path(census, None, backend_context)
 

@@ -12,6 +12,7 @@ import polars as pl
 import psycopg
 import pytest
 from psycopg import errors, sql
+from pydantic import SecretStr
 
 from sendflow.core.settings import Settings
 from sendflow.loading.file_load import Context, ingest_path
@@ -58,7 +59,7 @@ def _returns(path: Path, seed: int = 1) -> Path:
 def warehouse_with_trusts(postgres_database: str, tmp_path: Path) -> Context:
     _reset_postgres(postgres_database)
     context = Context.from_settings(Settings(home=tmp_path / "home", warehouse_url=postgres_database,
-                                             pupil_key="a test key, not a real one"))  # fmt: skip
+                                             pupil_key=SecretStr("a test key, not a real one")))  # fmt: skip
     ensure_schema(context.warehouse)
     for path in (_register(tmp_path / "r" / "edubasealldata20230901.csv", "01-09-2023"), CENSUS,
                  _returns(tmp_path / "returns_spring_2024.csv")):  # fmt: skip
@@ -139,7 +140,9 @@ def test_a_trust_role_cannot_write(warehouse_with_trusts: Context, roles: dict[s
         connection.execute(statement)
 
 
-def test_a_trust_role_owns_nothing_and_cannot_bypass_policies(warehouse_with_trusts: Context, roles) -> None:
+def test_a_trust_role_owns_nothing_and_cannot_bypass_policies(
+    warehouse_with_trusts: Context, roles: dict[str, str]
+) -> None:
     with psycopg.connect(warehouse_with_trusts.warehouse.libpq_url) as admin:
         for role in roles.values():
             flags = admin.execute(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -79,7 +80,7 @@ def test_reorganised_authorities_point_at_their_successors(context: Context) -> 
     assert sorted(split["successor_la_code"]) == ["942", "943"]
 
 
-def test_every_table_view_and_column_is_described_in_postgresql(postgres_database: str, tmp_path) -> None:
+def test_every_table_view_and_column_is_described_in_postgresql(postgres_database: str, tmp_path: Path) -> None:
     from sendflow.core.settings import Settings
     from tests.conftest import _reset_postgres
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlmodel import SQLModel
 
 from sendflow.warehouse.models.access import TrustAccessRole
@@ -17,6 +18,15 @@ from sendflow.warehouse.models.school_register import DimSchool, DimTrust, Schoo
 from sendflow.warehouse.models.trust_membership import TrustMembership, TrustMembershipSnapshot
 
 metadata = SQLModel.metadata
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """A table model's Table. SQLModel sets `__table__` when the class is made, but its stubs do not declare
+    it; the mapper, which SQLAlchemy types, holds the same object."""
+    table = sa.inspect(model).local_table
+    assert isinstance(table, sa.Table), f"{model.__name__} is not a table model"
+    return table
+
 
 __all__ = [
     "DimLocalAuthority",
@@ -38,4 +48,5 @@ __all__ = [
     "TrustMembership",
     "TrustMembershipSnapshot",
     "metadata",
+    "table_of",
 ]

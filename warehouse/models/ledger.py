@@ -7,10 +7,11 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, Index, text
 from sqlmodel import Field, SQLModel
 
+from sendflow.core.vocabulary import LoadStatus
 from sendflow.warehouse.models.columns import AutoId, code, count, moment
 from sendflow.warehouse.models.columns import text as long_text
 
-LOAD_STATUSES = ("loaded", "duplicate", "rejected", "failed")
+*_EARLIER, _LAST = tuple(LoadStatus)
 
 
 class EtlLoad(SQLModel, table=True):
@@ -21,8 +22,8 @@ class EtlLoad(SQLModel, table=True):
             "uq_etl_load_loaded_sha256",
             "source_sha256",
             unique=True,
-            sqlite_where=text("status = 'loaded'"),
-            postgresql_where=text("status = 'loaded'"),
+            sqlite_where=text(f"status = '{LoadStatus.LOADED}'"),
+            postgresql_where=text(f"status = '{LoadStatus.LOADED}'"),
         ),
         {"comment": "One row per file offered to the pipeline, whatever happened to it."},
     )
@@ -36,7 +37,7 @@ class EtlLoad(SQLModel, table=True):
     source_sha256: str | None = code("SHA-256 of the file's bytes; the bronze copy is stored under it.", index=True)
     source_bytes: int | None = count("Size of the file in bytes.")
     source_layout: str | None = code("Which published layout of the dataset the header matched.")
-    status: str | None = code("loaded, duplicate, rejected or failed.")
+    status: str | None = code(f"{', '.join(_EARLIER)} or {_LAST}.")
     partition_values: str | None = long_text(
         "The partitions this load replaced, comma-separated: years, snapshot dates, release/file, or a count of "
         "schools per census for pupil-level returns."

@@ -39,8 +39,3 @@ def known_la_codes() -> frozenset[str]:
 def la_ons_codes() -> pl.DataFrame:
     """Every ONS GSS code each LA has carried in DfE files (Buckinghamshire: E10000002 and E06000060)."""
     return pl.read_csv(REFERENCE_DIR / "la_ons_codes.csv", infer_schema=False)
-
-
-@cache
-def la_code_by_ons_code() -> dict[str, str]:
-    return dict(la_ons_codes().select("ons_code", "la_code").iter_rows())

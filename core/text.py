@@ -1,4 +1,4 @@
-"""Plain-text tables for the terminal."""
+"""Plain-text tables for the terminal: the CLI's listings and the pupil-census reconciliation both print them."""
 
 from __future__ import annotations
 
