@@ -13,24 +13,15 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from sendflow.cli.demo import SAMPLE_FILES  # the demo's own files: the tests report on what `make demo` loads
 from sendflow.core.settings import Settings
 from sendflow.loading.file_load import Context, ingest_path
-from sendflow.reports.read import DEMO_MEMBERSHIP_FILE, DEMO_TRUST_ID
+from sendflow.reports.read import DEMO_TRUST_ID
 from sendflow.synthetic.writers import generate_census
 from sendflow.warehouse.schema import ensure_schema
 from tests.conftest import SAMPLE_DIR
 
 YEAR = "2023/24"
-SAMPLE_FILES = (
-    "england_school_information_2023-24.csv",
-    DEMO_MEMBERSHIP_FILE,
-    "england_census_2018-19.csv",
-    "england_census_2023-24.csv",
-    "dedicated-schools-grant_2023_07_20.ods",
-    "dedicated-schools-grant_2024_07_20.ods",
-    "ehcp_caseload_2025.csv",
-    "s251_outturn_2023-24.csv",
-)
 
 
 def load_demo(context: Context, seed: int) -> None:
