@@ -16,7 +16,12 @@ from sendflow.transforms.common import (
 
 
 class Rejection(Exception):
-    """The file cannot be loaded as offered; the message says why and what to do."""
+    """The file cannot be loaded as offered; the message says why and what to do. `quarantine` holds the rows
+    validation held back when the refusal came after it (they are still recorded, with their reasons)."""
+
+    def __init__(self, message: str, quarantine: pl.DataFrame | None = None) -> None:
+        super().__init__(message)
+        self.quarantine = quarantine
 
 
 HEADER_SEARCH_ROWS = 30

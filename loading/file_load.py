@@ -98,7 +98,7 @@ def ingest_path(path: Path, academic_year: str | None, context: Context) -> File
     except Rejection as rejection:
         record.status, record.message = LoadStatus.REJECTED, str(rejection)
         _keep_rejected(path, record, context)
-        load_id = ledger.record_outcome(context.warehouse, record, getattr(rejection, "quarantine", None))
+        load_id = ledger.record_outcome(context.warehouse, record, rejection.quarantine)
     except Exception as error:  # a failure of ours, not of the file: record it and carry on with other files
         record.status, record.message = LoadStatus.FAILED, f"{type(error).__name__}: {error}"
         load_id = ledger.record_outcome(context.warehouse, record)
@@ -261,20 +261,17 @@ def _reject_if_unfit(tally: Tally, record: LoadRecord, threshold: float) -> None
     record.rows_quarantined = held_back.height
     share = held_back.height / tally.rows_checked if tally.rows_checked else 0.0
     if tally.table_failures:
-        rejection = Rejection("file-level check failed: " + "; ".join(tally.table_failures))
-        rejection.quarantine = held_back  # type: ignore[attr-defined]
-        raise rejection
+        raise Rejection("file-level check failed: " + "; ".join(tally.table_failures), held_back)
     if share > threshold:
         examples = "; ".join(
             f"row {row[SOURCE_ROW]}: {row['reasons']}"
             for row in held_back.head(EXAMPLES_IN_MESSAGE).iter_rows(named=True)
         )
-        rejection = Rejection(
+        raise Rejection(
             f"{held_back.height} of {tally.rows_checked} rows ({share:.1%}) failed validation, above the "
-            f"{threshold:.0%} threshold; nothing was published. First failures: {examples}"
+            f"{threshold:.0%} threshold; nothing was published. First failures: {examples}",
+            held_back,
         )
-        rejection.quarantine = held_back  # type: ignore[attr-defined]
-        raise rejection
 
 
 def _loaded_message(dataset: Dataset, partitions: tuple[str, ...], record: LoadRecord) -> str:

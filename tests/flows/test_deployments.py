@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sendflow.flows.deployments import deployment_specs, load_flow, schedules_of, triggers_of
+from sendflow.flows.deployments import DeploymentSpec, deployment_specs, load_flow, schedules_of, triggers_of
 from sendflow.flows.events import DATASET_LOADED, EXTRACT_LANDED
 
 SPECS = deployment_specs()
@@ -21,13 +21,13 @@ def test_the_issue_s_deployments_are_all_there() -> None:
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
-def test_every_entrypoint_imports_a_flow(spec) -> None:  # type: ignore[no-untyped-def]
+def test_every_entrypoint_imports_a_flow(spec: DeploymentSpec) -> None:
     flow = load_flow(spec)
     assert flow.name == spec.name  # the deployment and its flow share a name: runs are easy to find
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
-def test_parameters_and_trigger_parameters_match_the_flow_signature(spec) -> None:  # type: ignore[no-untyped-def]
+def test_parameters_and_trigger_parameters_match_the_flow_signature(spec: DeploymentSpec) -> None:
     signature = inspect.signature(load_flow(spec).fn)
     accepted = set(signature.parameters)
     required = {n for n, p in signature.parameters.items() if p.default is inspect.Parameter.empty}
@@ -41,7 +41,7 @@ def test_parameters_and_trigger_parameters_match_the_flow_signature(spec) -> Non
 
 
 @pytest.mark.parametrize("spec", [s for s in SPECS if s.schedules], ids=lambda s: s.name)
-def test_every_schedule_has_a_valid_cron_and_timezone(spec) -> None:  # type: ignore[no-untyped-def]
+def test_every_schedule_has_a_valid_cron_and_timezone(spec: DeploymentSpec) -> None:
     for entry, schedule in zip(spec.schedules, schedules_of(spec), strict=True):
         ZoneInfo(entry["timezone"])  # raises for an unknown zone
         assert schedule.timezone == entry["timezone"] == "Europe/London"
