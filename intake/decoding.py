@@ -1,5 +1,6 @@
 """Bytes to text, one rule for every file size: UTF-8 (with or without BOM), else Windows-1252 (GIAS exports);
-UTF-16, mixed UTF-8/Windows-1252 and undecodable bytes refused naming the file and line; and the truncation check.
+UTF-16 (with or without BOM), mixed UTF-8/Windows-1252 (whichever comes first) and undecodable bytes refused
+naming the file and line; and the truncation check.
 
 `Decoder` works block by block, so a large CSV streams through it; a small file is one block through the same
 code, so the same bytes get the same answer (and the same message) whatever the file's size.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -17,6 +19,13 @@ from sendflow.intake.raw import Rejection
 
 # Large files are decoded in blocks of this size (bytes); memory stays flat whatever the file's size.
 BLOCK_BYTES = 1 << 22
+# UTF-16 without a BOM: ASCII text in it has a NUL beside every character. Judged on the first bytes; a CSV
+# with a NUL in every other byte of its start is no Windows-1252 or UTF-8 text anyone writes.
+_UTF16_SNIFF_BYTES = 512
+_UTF16_NUL_SHARE = 0.4
+# A well-formed multi-byte UTF-8 sequence. In Windows-1252 text such pairs are mojibake ('Ã©' for 'é'), so
+# one after the switch to Windows-1252 means the file mixes the two encodings.
+_UTF8_SEQUENCE = re.compile(rb"[\xC2-\xDF][\x80-\xBF]|[\xE0-\xEF][\x80-\xBF]{2}|[\xF0-\xF4][\x80-\xBF]{3}")
 
 
 @dataclass(frozen=True)
@@ -37,9 +46,10 @@ class Decoded:
 class Decoder:
     """Feed a file's bytes in blocks of any size; each `feed` returns the text of what it could decode.
 
-    The rule: a UTF-8 BOM means UTF-8 (a bad byte after it is refused); a UTF-16 BOM is refused; otherwise
-    UTF-8, and at the first byte that is not UTF-8, Windows-1252 for the whole file, unless valid non-ASCII
-    UTF-8 came before it (a mixed file: reading it as Windows-1252 would garble those accents, so refused).
+    The rule: a UTF-8 BOM means UTF-8 (a bad byte after it is refused); UTF-16, with a BOM or without (NULs
+    beside the characters of its first bytes), is refused; otherwise UTF-8, and at the first byte that is not
+    UTF-8, Windows-1252 for the whole file, unless valid non-ASCII UTF-8 came before it, or comes after it (a
+    mixed file, in either order: reading it as Windows-1252 would garble the UTF-8 accents, so refused).
     Up to that first bad byte everything decoded was ASCII, which both encodings read alike, so switching
     mid-stream gives the text a whole-file Windows-1252 decode would.
     """
@@ -56,6 +66,7 @@ class Decoder:
         self._non_ascii = False  # whether valid non-ASCII UTF-8 has been decoded
         self._open = ""  # text after the last line break
         self._last: LastLine | None = None  # the last non-blank complete line
+        self._tail = b""  # the last bytes of the previous Windows-1252 block: a UTF-8 sequence may straddle
 
     def feed(self, block: bytes) -> str:
         return self._decode(block, final=False)
@@ -72,12 +83,13 @@ class Decoder:
     def _decode(self, block: bytes, final: bool) -> str:
         if not self._started:
             self._start += block
-            if len(self._start) < len(codecs.BOM_UTF8) and not final:
+            # Enough bytes to tell a BOM, or UTF-16 without one, whatever size the blocks come in.
+            if len(self._start) < _UTF16_SNIFF_BYTES and not final:
                 return ""
             block, self._start, self._started = self._start, b"", True
             if block.startswith(codecs.BOM_UTF8):
                 self.encoding, block, self._offset = "utf-8-sig", block[len(codecs.BOM_UTF8) :], 3
-            elif block.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            elif block.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _looks_utf16(block):
                 raise Rejection(
                     f"{self.name} is UTF-16 text; save it as CSV UTF-8 (or Windows-1252) and offer it again"
                 )
@@ -106,6 +118,16 @@ class Decoder:
             text = data.decode("cp1252")
         except UnicodeDecodeError as error:
             raise self._refusal(data, error.start, "UTF-8 or Windows-1252") from None
+        joined = self._tail + data
+        utf8 = _UTF8_SEQUENCE.search(joined)
+        if utf8 is not None:
+            start = utf8.start() - len(self._tail)
+            line = self._newlines + data[: max(start, 0)].count(b"\n") + 1
+            raise Rejection(
+                f"{self.name}: line {line} is UTF-8, though earlier lines are Windows-1252 (mixed encodings); "
+                "save the whole file as CSV UTF-8 and offer it again"
+            )
+        self._tail = joined[-3:]
         self._offset += len(data)
         return text
 
@@ -126,6 +148,15 @@ class Decoder:
             self._last = LastLine(line, first + complete.count("\n"))
         self._newlines += text.count("\n")
         self._open = rest
+
+
+def _looks_utf16(start: bytes) -> bool:
+    """NULs in at least 40% of the even or of the odd positions of the first bytes: UTF-16 LE or BE."""
+    sniff = start[:_UTF16_SNIFF_BYTES]
+    pairs = len(sniff) // 2
+    if pairs < 2:
+        return False
+    return max(sniff[0::2].count(0), sniff[1::2].count(0)) >= _UTF16_NUL_SHARE * pairs
 
 
 def decode(data: bytes, name: str) -> Decoded:
@@ -179,9 +210,10 @@ def _copy_prefix(path: Path, size: int, target: BinaryIO) -> None:
 def refuse_truncated(last: LastLine | None, width: int, header_row: int, name: str) -> None:
     """A file cut off mid-row would otherwise load its last row with blanks where the numbers were.
 
-    `header_row` is the header's line: a file with no row after it has nothing to cut. A last line with a
-    quote may be the end of a quoted multi-line field, so it is not judged on its own."""
-    if last is None or last.number <= header_row or '"' in last.text:
+    `header_row` is the header's line: a file with no row after it has nothing to cut. A last line with an
+    odd number of quotes may be the end of a quoted multi-line field, so it is not judged on its own (one
+    with balanced quotes is: GIAS quotes every field)."""
+    if last is None or last.number <= header_row or last.text.count('"') % 2 == 1:
         return
     fields = next(csv.reader([last.text]))
     if len(fields) < width:

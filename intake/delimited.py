@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 from collections.abc import Iterator
 
 import polars as pl
@@ -18,6 +17,7 @@ from sendflow.intake.raw import (
     preamble,
     with_header,
 )
+from sendflow.intake.structure import REASONS, ROW_PROBLEMS, leading_rows, ragged_rows
 from sendflow.transforms.common import (
     SOURCE_ROW,
     Layout,
@@ -28,36 +28,65 @@ from sendflow.transforms.common import (
 def read_csv(decoded: Decoded, name: str, layouts: list[Layout], skip: int | None = None) -> RawTable:
     """A decoded CSV whole, its header looked for in the leading rows (or `skip` rows down)."""
     text = decoded.text
-    leading = list(itertools.islice(csv.reader(io.StringIO(text)), HEADER_SEARCH_ROWS))
+    leading = leading_rows(text, HEADER_SEARCH_ROWS)
     index = skip if skip is not None else header_row_index(leading, layouts)[0] if layouts else 0
+    if not text.strip():
+        raise Rejection(f"{name} is empty")
+    data = text.encode("utf-8")
     try:
-        grid = pl.read_csv(io.BytesIO(text.encode("utf-8")), has_header=False, skip_rows=index, infer_schema=False)
-    except pl.exceptions.PolarsError as error:
-        raise Rejection(f"{name} is not a readable CSV file: {str(error).splitlines()[0]}") from error
+        # Ragged rows are read as far as the header goes; intake/structure.py holds each one back by its line.
+        grid = pl.read_csv(
+            io.BytesIO(data), has_header=False, skip_rows=index, infer_schema=False, truncate_ragged_lines=True
+        )
+    except pl.exceptions.PolarsError:
+        raise _unreadable(text, name) from None
     if grid.height == 0:
         raise Rejection(f"{name} is empty")
     header = header_names(grid.row(0))
     refuse_truncated(decoded.last_line, len(header), index + 1, name)
     frame = with_header(grid, 0, header).with_columns(pl.col(SOURCE_ROW) + index)
-    return RawTable(frame, "csv", decoded.encoding, None, index + 1, preamble(leading[:index]))
+    ragged = ragged_rows(pl.scan_lines(io.BytesIO(data)), len(header), index + 1, name, text)
+    return RawTable(frame, "csv", decoded.encoding, None, index + 1, preamble(leading[:index]), ragged=ragged)
+
+
+def _unreadable(text: str, name: str) -> Rejection:
+    """Polars' parse errors quote the raw row (a pupil's name and date of birth, in a pupil return); Python's
+    strict reader finds the line and says what is wrong with it without quoting it."""
+    reader = csv.reader(io.StringIO(text), strict=True)
+    row_start = 1
+    try:
+        for _ in reader:
+            row_start = reader.line_num + 1
+    except csv.Error as error:
+        return Rejection(f"{name}: the row from line {row_start} is not well-formed CSV ({error}); check its quotes")
+    return Rejection(f"{name} is not a readable CSV file (its quoting or line breaks are malformed)")
+
+
+def with_problems(frame: pl.DataFrame, ragged: pl.DataFrame | None) -> pl.DataFrame:
+    """The frame with ROW_PROBLEMS: the reasons intake holds a row back for (NULL for a sound row)."""
+    if ragged is None or ragged.is_empty():
+        return frame.with_columns(pl.lit(None, pl.String).alias(ROW_PROBLEMS))
+    problems = ragged.select(SOURCE_ROW, pl.col(REASONS).alias(ROW_PROBLEMS))
+    return frame.join(problems, on=SOURCE_ROW, how="left", maintain_order="left")
 
 
 def batches(raw: RawTable, key: tuple[str, ...] = (), rows: int = 1_000_000) -> Iterator[pl.DataFrame]:
     """The table's rows, whole, or for a large CSV whose layout names a `key`, in pieces of about `rows`
-    rows that never split a key's rows (a school's pupils stay together)."""
+    rows that never split a key's rows (a school's pupils stay together). Each frame carries ROW_PROBLEMS."""
     if not raw.partial:
-        yield raw.frame
+        yield with_problems(raw.frame, raw.ragged)
         return
     assert raw.path is not None
     if not key:
-        yield _whole_csv(raw)
+        whole = _whole_csv(raw)
+        yield with_problems(whole.frame, whole.ragged)
         return
     yield from _aligned(_csv_pieces(raw, rows), [match_columns(raw.header, key)[k] for k in key], raw.path.name)
 
 
-def _whole_csv(raw: RawTable) -> pl.DataFrame:
+def _whole_csv(raw: RawTable) -> RawTable:
     assert raw.path is not None
-    return read_csv(decode(raw.path.read_bytes(), raw.path.name), raw.path.name, [], skip=raw.header_row - 1).frame
+    return read_csv(decode(raw.path.read_bytes(), raw.path.name), raw.path.name, [], skip=raw.header_row - 1)
 
 
 def _csv_pieces(raw: RawTable, rows: int) -> Iterator[pl.DataFrame]:
@@ -71,13 +100,17 @@ def _csv_pieces(raw: RawTable, rows: int) -> Iterator[pl.DataFrame]:
         raise
     scan = pl.scan_csv(
         source, has_header=False, skip_rows=raw.header_row, new_columns=raw.header, infer_schema=False,
-        row_index_name=SOURCE_ROW, row_index_offset=raw.header_row + 1,
+        row_index_name=SOURCE_ROW, row_index_offset=raw.header_row + 1, truncate_ragged_lines=True,
     )  # fmt: skip
     try:
+        with source.open(encoding="utf-8", newline="") as text:
+            ragged = ragged_rows(pl.scan_lines(source), len(raw.header), raw.header_row, raw.path.name, text)
         for piece in scan.collect_batches(chunk_size=rows):
-            yield piece.with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
-    except pl.exceptions.PolarsError as error:
-        raise Rejection(f"{raw.path.name} is not a readable CSV file: {str(error).splitlines()[0]}") from error
+            yield with_problems(piece.with_columns(pl.col(SOURCE_ROW).cast(pl.Int64)), ragged)
+    except pl.exceptions.PolarsError:
+        raise Rejection(
+            f"{raw.path.name} is not a readable CSV file (its quoting or line breaks are malformed)"
+        ) from None
     finally:
         if source != raw.path:
             source.unlink(missing_ok=True)

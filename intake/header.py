@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from sendflow.intake.raw import HEADER_SEARCH_ROWS, Grid, Identification, Rejection
 from sendflow.transforms.common import (
     Layout,
+    header_key,
     match_columns,
 )
 
@@ -55,5 +56,24 @@ def identify(header: list[str], layouts: Iterable[Layout], name: str) -> Identif
     repeated = [c for c in found.values() if not layout.allow_repeated and f"{c} [2]" in header]
     if repeated:
         raise Rejection(f"{name}: column {', '.join(repeated)} appears more than once; which one to load is unclear")
+    _refuse_colliding(header, layout, name)
     missing = tuple(c for c in layout.required if c not in found)
     return Identification(layout, missing)
+
+
+def _refuse_colliding(header: list[str], layout: Layout, name: str) -> None:
+    """Two header cells that name one of the layout's columns once case, spaces, underscores and BOMs are set
+    aside ('NOR' and 'nor'): which one holds the data cannot be told, so neither is guessed."""
+    if layout.allow_repeated:
+        return
+    spellings: dict[str, list[str]] = {}
+    for column in header:
+        spellings.setdefault(header_key(column), []).append(column)
+    wanted = {header_key(column) for column in layout.columns}
+    for key, names in spellings.items():
+        if key in wanted and len(names) > 1:
+            shown = " and ".join(repr(n) for n in names)
+            raise Rejection(
+                f"{name}: columns {shown} are one column once case, spaces and underscores are set aside; "
+                "which one to load is unclear: rename or remove one and offer the file again"
+            )

@@ -37,6 +37,8 @@ class RawTable:
     preamble: tuple[str, ...] = ()  # the text of those title rows, e.g. a DSG sheet's financial year
     path: Path | None = None
     partial: bool = False  # only the header was read (a large CSV): rows come from batches()
+    # (source_row_number, reasons) of rows whose shape is wrong (intake/structure.py); None: none found.
+    ragged: pl.DataFrame | None = None
 
     @property
     def header(self) -> list[str]:

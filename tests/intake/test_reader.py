@@ -153,17 +153,26 @@ def test_read_table_decodes_windows_1252_csv(tmp_path: Path) -> None:
     assert raw.frame["EstablishmentName"].to_list() == ["Ecole à\u00a0Londres"]
 
 
-@pytest.mark.parametrize(
-    "content",
-    [b"URN,LA\n100000,201\n100001,202,extra,fields\n", b'URN,LA\n"100000,201\n100001,202\n'],
-    ids=["ragged-row", "unterminated-quote"],
-)
-def test_read_table_rejects_unreadable_csv_naming_the_file(tmp_path: Path, content: bytes) -> None:
+def test_read_table_rejects_an_unterminated_quote_naming_the_file(tmp_path: Path) -> None:
     path = tmp_path / "broken_census.csv"
-    path.write_bytes(content)
+    path.write_bytes(b'URN,LA\n"100000,201\n100001,202\n')
 
     with pytest.raises(Rejection, match=re.escape("broken_census.csv")):
         read_table(path, all_layouts())
+
+
+def test_read_table_reads_a_ragged_row_and_names_its_line_to_be_held_back(tmp_path: Path) -> None:
+    path = tmp_path / "ragged_census.csv"
+    path.write_bytes(b"URN,LA\n100000,201\n100001,202,extra,fields\n100002\n100003,204\n")
+
+    raw = read_table(path, all_layouts())
+
+    assert raw.frame["URN"].to_list() == ["100000", "100001", "100002", "100003"]
+    assert raw.ragged is not None
+    assert raw.ragged.select(SOURCE_ROW, "reasons").rows() == [
+        (3, "row_has_the_header_s_fields (the row has 4 fields, the header 2)"),
+        (4, "row_has_the_header_s_fields (the row has 1 field, the header 2)"),
+    ]
 
 
 def test_read_table_rejects_empty_file(tmp_path: Path) -> None:
