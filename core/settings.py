@@ -79,6 +79,27 @@ class Settings(BaseSettings):
         default=8 * 1024**3, gt=0, description="A zip whose members expand past this in total is refused."
     )
     archive_max_members: int = Field(default=1000, gt=0, description="A zip with more members than this is refused.")
+    sheet_max_expanded_bytes: int = Field(
+        default=256 * 1024**2,
+        gt=0,
+        description="A workbook whose members read (workbook, styles, shared strings, visible sheets) decompress "
+        "past this many bytes, counted as they stream, is refused (the largest real one expands to 24 MB).",
+    )
+    sheet_max_cells: int = Field(
+        default=5_000_000,
+        gt=0,
+        description="A workbook whose sheets read hold more cells than this (repeated ODS cells each counted), or "
+        "whose chosen sheet spans a grid of more, is refused (the largest real sheet fills 663,000).",
+    )
+    sheet_max_seconds: float = Field(
+        default=120.0, gt=0, description="A workbook still being read after this many seconds is refused."
+    )
+    xls_max_memory_bytes: int = Field(
+        default=2 * 1024**3,
+        gt=0,
+        description="Address space of the child process that reads an old binary .xls; past it that file fails, "
+        "not the run.",
+    )
     pull_attempts: int = Field(default=5, ge=1, description="Tries per download (5xx, 429, timeouts, cut-off bodies).")
     pull_backoff_seconds: float = Field(
         default=2.0, ge=0, description="First wait between download tries; doubles each time."

@@ -24,9 +24,9 @@ SUITE = Suite(
     grain=GRAIN,
     row_checks=(
         not_null("la_code", "la_code_present"),
-        matches("la_code", r"^\d{3}$", "la_code_is_three_digits"),
+        matches("la_code", r"^[0-9]{3}$", "la_code_is_three_digits"),
         in_set("la_code", known_la_codes(), "la_code_known"),
-        matches("financial_year", r"^\d{4}-\d{2}$", "financial_year_format"),
+        matches("financial_year", r"^[0-9]{4}-[0-9]{2}$", "financial_year_format"),
         in_set("block", {name for _, name in BLOCK_LABELS}, "block_known"),
         in_set("basis", set(BASES), "basis_known"),
         between("amount_gbp", "amount_non_negative", min_value=0),

@@ -46,7 +46,7 @@ SUITE = Suite(
     },
     row_checks=(
         not_null("la_code", "la_code_present"),
-        matches("la_code", rf"^(?:\d{{3}}|{ENGLAND_LA_CODE})$", "la_code_is_three_digits_or_eng"),
+        matches("la_code", rf"^(?:[0-9]{{3}}|{ENGLAND_LA_CODE})$", "la_code_is_three_digits_or_eng"),
         in_set("la_code", known_la_codes() | {ENGLAND_LA_CODE}, "la_code_known"),
         not_null("calendar_year", "calendar_year_present"),
         between("calendar_year", "calendar_year_plausible", min_value=FIRST_YEAR, max_value=LAST_YEAR),

@@ -25,7 +25,7 @@ GRAIN = (
 
 # An s251 line ('1.2.1'), lines summed ('1.2.1+1.2.2'), or a prefixed code for a part of a line the
 # benchmarking sheet publishes ('hnb:1.0.2_special_ap').
-LINE_CODE = r"^(?:\d+\.\d+\.\d+(?:\+\d+\.\d+\.\d+)*|hnb:[0-9a-z_.+]+)$"
+LINE_CODE = r"^(?:[0-9]+\.[0-9]+\.[0-9]+(?:\+[0-9]+\.[0-9]+\.[0-9]+)*|hnb:[0-9a-z_.+]+)$"
 # Published pounds are whole or carry pennies; a pound's tolerance absorbs rounding in either.
 NET_TOLERANCE_GBP = 1.0
 
@@ -63,11 +63,11 @@ SUITE = Suite(
     },
     row_checks=(
         not_null("la_code", "la_code_present"),
-        matches("la_code", r"^\d{3}$", "la_code_is_three_digits"),
+        matches("la_code", r"^[0-9]{3}$", "la_code_is_three_digits"),
         in_set("la_code", known_la_codes(), "la_code_known"),
         is_true("la_existed_in_year", "la_existed_in_year"),
         not_null("financial_year", "financial_year_present"),
-        matches("financial_year", r"^20\d{2}-\d{2}$", "financial_year_format"),
+        matches("financial_year", r"^20[0-9]{2}-[0-9]{2}$", "financial_year_format"),
         not_null("kind", "kind_present"),
         in_set("kind", set(KINDS), "kind_is_budget_or_outturn"),
         not_null("line_code", "line_code_present"),

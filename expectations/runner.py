@@ -2,6 +2,11 @@
 
 GX has no Polars support, so this is the one place that hands a frame to pandas. Every frame carries
 its source row number, passed to GX as the unexpected-index column, so each failure names its row.
+
+For a personal dataset (a suite with a `Disclosure`) every value this module hands on (reasons,
+quarantine records, table failures, the GX result its Data Docs page is rendered from) passes the
+disclosure first: row numbers, check names and counts always; a cell only when its column may be shown
+and the value is in that column's format.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from sendflow.expectations.suite import Check, Reconciliation, Suite
+from sendflow.expectations.suite import WITHHELD, Check, Disclosure, Reconciliation, Suite
 from sendflow.transforms.common import SOURCE_ROW
 
 _GX_LOCK = threading.Lock()
@@ -42,6 +47,15 @@ class SuiteError(RuntimeError):
     """A check could not run at all: a bug in the suite or the transform, not bad data."""
 
 
+@dataclass
+class Seen:
+    """What the earlier batches of one file left for the rules that look across the whole file
+    (`Suite.one_place`): per rule, the first row number of each key. Pass one Seen to every batch's
+    `validate`; it stays as small as a hash and a row number per key."""
+
+    keys: dict[str, pl.DataFrame] = field(default_factory=dict)
+
+
 @cache
 def _batch_definition() -> Any:
     os.environ.setdefault("TQDM_DISABLE", "1")
@@ -64,26 +78,38 @@ def _expectation(check: Check) -> Any:
     return expectation_class(**dict(check.kwargs), meta={"check": check.name})
 
 
-def _shown(value: Any) -> str:
-    # pandas turns NULL into NaN or NA on the way through GX; say NULL, as the warehouse does. NumPy
-    # scalars print as plain numbers, and a float that is whole as the integer it was before pandas.
+def _plain(value: Any) -> Any:
+    """A value as it was before pandas: None for NULL (pandas makes it NaN, NA or NaT on the way through
+    GX), a date for a midnight Timestamp, a plain number for a NumPy scalar, an int for a whole float."""
     if value is None or value != value or str(value) in ("<NA>", "NaT"):
-        return "NULL"
+        return None
     if hasattr(value, "to_pydatetime"):  # pandas Timestamp, as GX hands back a date column
         value = value.to_pydatetime()
     if isinstance(value, datetime):
         value = value.date() if value.time() == time() else value
-    if isinstance(value, date):
-        return repr(value.isoformat())
     if hasattr(value, "item"):
         value = value.item()
     if isinstance(value, float) and value.is_integer():
         value = int(value)
+    return value
+
+
+def _shown(value: Any, column: str, disclose: Disclosure | None) -> str:
+    # NULL as the warehouse says it; a marker (invalid, withheld) bare, so it never reads as a value.
+    value = _plain(value)
+    if value is None:
+        return "NULL"
+    if disclose is not None:
+        shown = disclose.shown(column, value)
+        if shown is not value:
+            return str(shown)
+    if isinstance(value, date):
+        return repr(value.isoformat())
     return repr(value)
 
 
-def _describe(index_entry: dict[str, Any], check: Check) -> str:
-    values = ", ".join(f"{k}={_shown(v)}" for k, v in index_entry.items() if k != SOURCE_ROW)
+def _describe(index_entry: dict[str, Any], check: Check, disclose: Disclosure | None = None) -> str:
+    values = ", ".join(f"{k}={_shown(v, k, disclose)}" for k, v in index_entry.items() if k != SOURCE_ROW)
     return f"{check.name} ({values})" if values else check.name
 
 
@@ -103,7 +129,12 @@ def _raised(exception_info: dict[str, Any]) -> str | None:
     return None
 
 
-def reconcile(frame: pl.DataFrame, reconciliation: Reconciliation, controls: pl.DataFrame | None) -> list[str]:
+def reconcile(
+    frame: pl.DataFrame,
+    reconciliation: Reconciliation,
+    controls: pl.DataFrame | None,
+    disclose: Disclosure | None = None,
+) -> list[str]:
     """Each group whose rows do not sum to its control total, in words; a group missing either side counts."""
     if controls is None:
         return [f"{reconciliation.name} (the file has no control totals to check against)"]
@@ -118,8 +149,11 @@ def reconcile(frame: pl.DataFrame, reconciliation: Reconciliation, controls: pl.
     def amount(value: float | None) -> str:
         return "missing" if value is None else f"{value:,.0f}"
 
+    def group(row: dict[str, Any]) -> str:
+        return "/".join(str(row[k] if disclose is None else disclose.shown(k, row[k])) for k in keys)
+
     return [
-        f"{reconciliation.name}: {'/'.join(str(row[k]) for k in keys)}: rows sum to {amount(row['rows_total'])}, "
+        f"{reconciliation.name}: {group(row)}: rows sum to {amount(row['rows_total'])}, "
         f"the file's total is {amount(row['control_total'])} (difference {row['diff']:+,.0f})"
         for row in wrong.sort(keys).iter_rows(named=True)
     ]
@@ -139,12 +173,18 @@ def validate(
     engine: str = "auto",
     gx_max_rows: int = GX_MAX_ROWS,
     record_keys: pl.DataFrame | None = None,
+    held_back: pl.DataFrame | None = None,
+    seen: Seen | None = None,
 ) -> Validation:
     """Run every check of `suite` on `frame`; `records` (source row number + raw columns) fill `record`;
     `controls` holds the file's own totals for the suite's reconciliations; `record_keys` (source row
     number + keys from the transformed table) are added to each record. `engine` is 'gx', 'polars' or
-    'auto' (GX up to `gx_max_rows` rows, or for a suite the Polars translation cannot express)."""
+    'auto' (GX up to `gx_max_rows` rows, or for a suite the Polars translation cannot express).
+    `held_back` (source_row_number, check, reasons: one row per problem) names rows intake kept from the
+    transform (a ragged row, a control character): they are quarantined beside the suite's failures.
+    `seen` carries the suite's whole-file rules (`Suite.one_place`) from one batch of a file to the next."""
     checked = frame.with_columns(**suite.derived) if suite.derived else frame
+    checked = _with_one_place(checked, suite, seen)
     absent = sorted(
         {f"{c.name} ({col})" for c in suite.checks for col in _check_columns(c) if col not in checked.columns}
     )
@@ -159,19 +199,38 @@ def validate(
     else:
         reasons, failed_row_checks, table_failures, gx_result = _run_gx(checked, suite)
     for reconciliation in suite.reconciliations:
-        table_failures += reconcile(frame, reconciliation, controls)
+        table_failures += reconcile(frame, reconciliation, controls, suite.disclose)
+    if held_back is not None and held_back.height:
+        for check, rows in held_back.group_by("check").agg(pl.col(SOURCE_ROW).n_unique()).iter_rows():
+            failed_row_checks[check] = failed_row_checks.get(check, 0) + rows
+        for row, reason in held_back.select(SOURCE_ROW, "reasons").iter_rows():
+            reasons.setdefault(int(row), []).append(reason)
     failures = pl.DataFrame(
         {SOURCE_ROW: list(reasons), "reasons": ["; ".join(r) for r in reasons.values()]},
         schema={SOURCE_ROW: pl.Int64, "reasons": pl.String},
     )
-    quarantine = _with_records(failures, records, record_keys)
+    quarantine = _with_records(failures, records, record_keys, suite.disclose)
     valid = frame.filter(~pl.col(SOURCE_ROW).is_in(failures[SOURCE_ROW].implode()))
     return Validation(suite, valid, quarantine.sort(SOURCE_ROW), failed_row_checks, table_failures, gx_result)
 
 
+def _with_one_place(checked: pl.DataFrame, suite: Suite, seen: Seen | None) -> pl.DataFrame:
+    """Each whole-file rule's helper column: the other row a key stands at, for the row checks to read."""
+    for rule in suite.one_place:
+        others, keys = rule.check(checked, seen.keys.get(rule.column) if seen is not None else None)
+        if seen is not None:
+            seen.keys[rule.column] = keys
+        checked = checked.with_columns(pl.col(SOURCE_ROW).cast(pl.Int64)).join(
+            others, on=SOURCE_ROW, how="left", maintain_order="left"
+        )
+    return checked
+
+
 def write_data_docs_page(validation: Validation, path: Path) -> Path | None:
     """GX's Data Docs page for this validation (the page a Data Docs site would show), or None when the
-    Polars translation ran instead. Values shown are of the transformed table: no personal column is in it."""
+    Polars translation ran instead. Values shown are of the transformed table (no personal column is in
+    it) and, for a personal dataset, only those its disclosure allows: the GX result was redacted when
+    the checks ran (`_redact`), before anything could render it."""
     if validation.gx_result is None:
         return None
     from great_expectations.render.renderer import ValidationResultsPageRenderer
@@ -205,22 +264,75 @@ def _run_gx(checked: pl.DataFrame, suite: Suite) -> tuple[dict[int, list[str]], 
     failed_row_checks: dict[str, int] = {}
     table_failures: list[str] = []
     table_check_names = {c.name for c in suite.table_checks}
+    disclose = suite.disclose
     for outcome in result.results:
         name = outcome.expectation_config.meta["check"]
         problem = _raised(outcome.exception_info or {})
         if problem is not None:
-            raise SuiteError(f"check {name} of {suite.dataset} could not run: {problem}")
+            # A library's message may quote the cell it choked on: for personal data, the check's name only.
+            detail = problem if disclose is None else "the reason is withheld, as the data is personal"
+            raise SuiteError(f"check {name} of {suite.dataset} could not run: {detail}")
         if outcome.success:
             continue
         if name in table_check_names:
             observed = outcome.result.get("observed_value")
+            column = by_name[name].kwargs.get("column")
+            if observed is not None and disclose is not None:
+                observed = disclose.shown(column, _plain(observed)) if column else _plain(observed)
             table_failures.append(f"{name} (observed {observed!r})" if observed is not None else name)
             continue
         entries = outcome.result.get("unexpected_index_list") or []
         failed_row_checks[name] = len(entries)
         for entry in entries:
-            reasons.setdefault(int(entry[SOURCE_ROW]), []).append(_describe(entry, by_name[name]))
+            reasons.setdefault(int(entry[SOURCE_ROW]), []).append(_describe(entry, by_name[name], disclose))
+    if disclose is not None:
+        _redact(result, disclose)
     return reasons, failed_row_checks, table_failures, result
+
+
+# What a GX result may keep for a personal dataset: counts and row numbers. Anything else GX writes (the
+# values themselves, and whatever a later GX adds) is dropped, or for the value lists, redacted.
+_COUNTS = frozenset(
+    {
+        "element_count", "unexpected_count", "unexpected_percent", "unexpected_percent_total",
+        "unexpected_percent_nonmissing", "missing_count", "missing_percent", "unexpected_index_column_names",
+    }
+)  # fmt: skip
+_VALUE_LISTS = ("partial_unexpected_list", "unexpected_list", "partial_unexpected_index_list", "unexpected_index_list")
+
+
+def _redact(result: Any, disclose: Disclosure) -> None:
+    """Redact a GX validation result in place, so its Data Docs page shows only what `disclose` allows:
+    each value as itself or its marker (`invalid`, `withheld`), counts of values merged by what is
+    shown, row numbers kept. The index query (pandas row positions) is dropped with everything else."""
+    for outcome in result.results:
+        kwargs = outcome.expectation_config.kwargs
+        columns = [kwargs["column"]] if kwargs.get("column") else list(kwargs.get("column_list") or [])
+
+        def shown_in(column: str, value: Any) -> Any:
+            plain = _plain(value)
+            return plain if column == SOURCE_ROW else disclose.shown(column, plain)
+
+        def shown(value: Any, columns: list[str] = columns) -> Any:
+            if isinstance(value, dict):  # an index entry, or a compound check's row: each column on its own
+                return {k: shown_in(k, v) for k, v in value.items()}
+            return shown_in(columns[0], value) if len(columns) == 1 else WITHHELD
+
+        original = dict(outcome.result or {})
+        kept: dict[str, Any] = {k: v for k, v in original.items() if k in _COUNTS}
+        for key in _VALUE_LISTS:
+            if key in original:
+                kept[key] = [shown(value) for value in original[key] or []]
+        if "partial_unexpected_counts" in original:
+            merged: dict[str, int] = {}
+            for item in original["partial_unexpected_counts"] or []:
+                label = str(shown(item.get("value")))
+                merged[label] = merged.get(label, 0) + int(item.get("count") or 0)
+            kept["partial_unexpected_counts"] = [{"value": v, "count": c} for v, c in merged.items()]
+        if "observed_value" in original:  # a row count is kept; a column's statistic is a value of it
+            observed = _plain(original["observed_value"])
+            kept["observed_value"] = observed if isinstance(observed, int | float) and not columns else WITHHELD
+        outcome.result = kept
 
 
 def _failing(check: Check) -> pl.Expr:
@@ -229,6 +341,8 @@ def _failing(check: Check) -> pl.Expr:
     kind = check.expectation
     if kind == "ExpectColumnValuesToNotBeNull":
         return pl.col(kwargs["column"]).is_null()
+    if kind == "ExpectColumnValuesToBeNull":
+        return pl.col(kwargs["column"]).is_not_null()
     if kind == "ExpectColumnValuesToMatchRegex":
         value = pl.col(kwargs["column"])
         return value.is_not_null() & ~value.cast(pl.String).str.contains(kwargs["regex"])
@@ -256,7 +370,8 @@ def _failing(check: Check) -> pl.Expr:
 
 POLARS_CHECKS = frozenset(
     {
-        "ExpectColumnValuesToNotBeNull", "ExpectColumnValuesToMatchRegex", "ExpectColumnValuesToBeInSet",
+        "ExpectColumnValuesToNotBeNull", "ExpectColumnValuesToBeNull", "ExpectColumnValuesToMatchRegex",
+        "ExpectColumnValuesToBeInSet",
         "ExpectColumnValuesToBeBetween", "ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique",
         "ExpectTableRowCountToBeBetween",
     }
@@ -267,7 +382,7 @@ def _run_polars(checked: pl.DataFrame, suite: Suite) -> Findings:
     reasons: dict[int, list[str]] = {}
     failed_row_checks: dict[str, int] = {}
     table_failures: list[str] = []
-    for check in suite.table_checks:
+    for check in suite.table_checks:  # row counts only: nothing to disclose
         low, high = check.kwargs.get("min_value"), check.kwargs.get("max_value")
         if (low is not None and checked.height < low) or (high is not None and checked.height > high):
             table_failures.append(f"{check.name} (observed {checked.height!r})")
@@ -278,12 +393,15 @@ def _run_polars(checked: pl.DataFrame, suite: Suite) -> Findings:
             continue
         failed_row_checks[check.name] = failing.height
         for entry in failing.iter_rows(named=True):
-            reasons.setdefault(int(entry[SOURCE_ROW]), []).append(_describe(entry, check))
+            reasons.setdefault(int(entry[SOURCE_ROW]), []).append(_describe(entry, check, suite.disclose))
     return reasons, failed_row_checks, table_failures
 
 
 def _with_records(
-    failures: pl.DataFrame, records: pl.DataFrame | None, record_keys: pl.DataFrame | None = None
+    failures: pl.DataFrame,
+    records: pl.DataFrame | None,
+    record_keys: pl.DataFrame | None = None,
+    disclose: Disclosure | None = None,
 ) -> pl.DataFrame:
     if records is None:
         return failures.with_columns(pl.lit(None, dtype=pl.String).alias("record"))
@@ -293,6 +411,8 @@ def _with_records(
     if record_keys is not None:
         keys = record_keys.with_columns(pl.col(SOURCE_ROW).cast(pl.Int64)).join(held, on=SOURCE_ROW, how="semi")
         records = records.join(keys, on=SOURCE_ROW, how="left")
+    if disclose is not None:  # each cell as itself when its format allows, else `invalid` or `withheld`
+        records = records.select(SOURCE_ROW, *(disclose.expr(c) for c in records.columns if c != SOURCE_ROW))
     encoded = records.select(
         pl.col(SOURCE_ROW),
         pl.struct(pl.exclude(SOURCE_ROW)).struct.json_encode().alias("record"),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sendflow.core.settings import Settings
 from sendflow.loading.file_load import FileOutcome
 from sendflow.loading.run_record import artifact_key, outcome_markdown, outcome_table
@@ -14,7 +12,7 @@ def publish_run_records(outcome: FileOutcome, settings: Settings) -> None:
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
     key = artifact_key(outcome)
-    description = f"{Path(outcome.path).name}: {outcome.status}"
+    description = f"{outcome.name}: {outcome.status}"
     create_table_artifact(table=outcome_table(outcome), key=key, description=description)
     create_markdown_artifact(
         markdown=outcome_markdown(outcome, settings.gx_max_rows), key=key + "-report", description=description

@@ -18,6 +18,7 @@ from sendflow.flows.task_runners import task_runner_for
 from sendflow.intake.raw import sha256_of
 from sendflow.loading.events import loaded_event_payload
 from sendflow.loading.file_load import Context, FileOutcome, ingest_path, load_order
+from sendflow.loading.pupil_files import personal_dataset, shown_message, shown_name, source_label
 from sendflow.registry.datasets import DATASETS
 from sendflow.warehouse import ledger
 from sendflow.warehouse.connection import Warehouse
@@ -52,14 +53,27 @@ def prefect_publish_slot(dataset: str) -> AbstractContextManager[None]:
     return _prefect_publish_slot(dataset)
 
 
-@task(name="ingest-file", cache_policy=NO_CACHE, persist_result=False, task_run_name="ingest {path.name}")
+def _task_run_name() -> str:
+    """The task run's name in Prefect: the file by its shown name (a pupil file's own name may be a pupil's),
+    decided by the same function as the ledger's, which the load then finds remembered."""
+    from prefect.runtime import task_run
+
+    return f"ingest {shown_name(Path(task_run.parameters['path']))}"
+
+
+@task(name="ingest-file", cache_policy=NO_CACHE, persist_result=False, task_run_name=_task_run_name)
 def ingest_file(path: Path, academic_year: str | None, settings: Settings) -> FileOutcome:
     """Settings, not a live context, cross to the task: on a Dask worker it opens its own connections."""
     outcome = ingest_path(path, academic_year, Context.from_settings(settings, prefect_publish_slot))
-    publish_run_records(outcome, settings)
-    payload = loaded_event_payload(outcome)
-    if payload is not None:
-        events.dataset_loaded(payload)
+    try:
+        publish_run_records(outcome, settings)
+        payload = loaded_event_payload(outcome)
+        if payload is not None:
+            events.dataset_loaded(payload)
+    except Exception as error:  # the load is in the ledger; a lost artifact or event must not lose the run
+        get_run_logger().warning(
+            "%s: its run record or event was not published (%s)", outcome.name, type(error).__name__
+        )
     return outcome
 
 
@@ -78,7 +92,12 @@ def ingest_files(paths: list[str], academic_year: str | None = None) -> list[Fil
     for order in sorted(waves):
         futures = {index: ingest_file.submit(files[index], academic_year, settings) for index in waves[order]}
         for index, future in futures.items():
-            outcomes[index] = future.result()
+            try:
+                outcomes[index] = future.result()
+            except Exception as error:  # a task that died (a worker lost, the ledger unreachable): this file's
+                outcomes[index] = FileOutcome(  # outcome only; the other files still run
+                    str(files[index]), LoadStatus.FAILED, f"the load task failed: {type(error).__name__}"
+                )
             logger.info(outcomes[index].line())
     return [outcomes[index] for index in range(len(files))]
 
@@ -115,13 +134,13 @@ def _missing_or_changed(landed: Path, sha256: str, settings: Settings) -> FileOu
     if not landed.is_file():
         previous = ledger.loaded_with_sha256(warehouse, sha256)
         if previous is None:
-            return FileOutcome(
-                str(landed), LoadStatus.FAILED, f"{landed} is not there and those bytes were never loaded"
-            )
+            missing = shown_message(f"{landed} is not there and those bytes were never loaded", landed)
+            return FileOutcome(str(landed), LoadStatus.FAILED, missing)
+        earlier = source_label(previous["source_name"] or "", personal_dataset(previous["dataset"]))
         record = ledger.LoadRecord(
-            source_name=landed.name, source_sha256=sha256, status=LoadStatus.DUPLICATE, started_at=ledger.now(),
-            dataset=previous["dataset"],
-            message=f"same bytes as load {previous['load_id']} ({previous['source_name']}); nothing changed",
+            source_name=shown_name(landed), source_sha256=sha256, status=LoadStatus.DUPLICATE,
+            started_at=ledger.now(), dataset=previous["dataset"],
+            message=f"same bytes as load {previous['load_id']} ({earlier}); nothing changed",
         )  # fmt: skip
         load_id = ledger.record_outcome(warehouse, record)
         return FileOutcome(str(landed), LoadStatus.DUPLICATE, record.message or "", previous["dataset"], load_id)
@@ -129,7 +148,7 @@ def _missing_or_changed(landed: Path, sha256: str, settings: Settings) -> FileOu
     if found != sha256:
         return FileOutcome(
             str(landed), LoadStatus.FAILED,
-            f"{landed.name} changed after it landed (SHA-256 {found[:12]}..., the event said {sha256[:12]}...); "
+            f"{shown_name(landed)} changed after it landed (SHA-256 {found[:12]}..., the event said {sha256[:12]}...); "
             "put it in the landing folder again to load it",
         )  # fmt: skip
     return None

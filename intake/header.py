@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from sendflow.intake.raw import HEADER_SEARCH_ROWS, Grid, Identification, Rejection
@@ -10,9 +11,15 @@ from sendflow.transforms.common import (
     header_key,
     match_columns,
 )
+from sendflow.transforms.upn import UPN_SHAPED
 
 # A layout is recognised when most of its required columns are there; the rest are then named as missing.
 IDENTIFY_THRESHOLD = 0.6
+# A header row with one of these is a pupil's row (a return saved without its header): an unknown header is
+# otherwise quoted in the refusal, and this one must not be. A UPN, a date, or a UK postcode.
+_PERSONAL_CELL = re.compile(
+    rf"{UPN_SHAPED}|[0-9]{{1,4}}[-/.][0-9]{{1,2}}[-/.][0-9]{{1,4}}|[A-Za-z]{{1,2}}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{{2}}"
+)
 
 
 def header_names(cells: Iterable[str | None], first_position: int = 1) -> list[str]:
@@ -49,6 +56,11 @@ def identify(header: list[str], layouts: Iterable[Layout], name: str) -> Identif
     best = _best_layout(header, layouts)
     if best is None:
         known = sorted({f"{layout.dataset} ({layout.description})" for layout in layouts})
+        if any(_PERSONAL_CELL.fullmatch(cell.strip()) for cell in header):
+            raise Rejection(
+                f"{name}: its first row looks like a pupil's data, not a header (it holds what looks like a UPN, "
+                "a date or a postcode; not repeated here); add the header row and offer the file again"
+            )
         shown = ", ".join(header[:8]) + (", ..." if len(header) > 8 else "")
         raise Rejection(f"{name}: unknown header [{shown}]; known datasets: " + "; ".join(known))
     layout = best[1]

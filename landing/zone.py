@@ -19,7 +19,8 @@ from pathlib import Path, PurePosixPath
 
 from sendflow.core.files import atomic_write_bytes
 from sendflow.core.settings import Settings
-from sendflow.intake.raw import sha256_of
+from sendflow.intake.limits import check_zip
+from sendflow.intake.raw import Rejection, sha256_of
 
 PROCESSING = "processing"
 REJECTED = "rejected"
@@ -179,20 +180,12 @@ def _unsafe_kind(path: Path) -> str | None:
 
 
 def check_archive(path: Path, settings: Settings) -> list[zipfile.ZipInfo]:
-    """The members to unpack (files only), or Refused naming the first rule the archive breaks."""
+    """The members to unpack (files only), or Refused naming the first rule the archive breaks. The size and
+    member-count rule is intake's (`check_zip`), the same one a workbook offered to `sendflow ingest` meets."""
     try:
-        with zipfile.ZipFile(path) as opened:
-            infos = opened.infolist()
-    except (zipfile.BadZipFile, OSError) as error:
-        raise Refused(f"{path.name} looks like a zip archive but cannot be read: {error}") from error
-    if len(infos) > settings.archive_max_members:
-        raise Refused(f"{path.name} has {len(infos):,} members, over the limit of {settings.archive_max_members:,}")
-    declared = sum(info.file_size for info in infos)
-    if declared > settings.archive_max_expanded_bytes:
-        raise Refused(
-            f"{path.name} would expand to {declared:,} bytes, over the limit of "
-            f"{settings.archive_max_expanded_bytes:,} (a zip bomb, or too big to load)"
-        )
+        infos = check_zip(path, settings.archive_max_members, settings.archive_max_expanded_bytes)
+    except Rejection as rejection:
+        raise Refused(str(rejection)) from rejection
     members = []
     for info in infos:
         name = info.filename

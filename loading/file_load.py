@@ -5,6 +5,7 @@ Plain functions (the Prefect flow wraps them), so the whole path runs and is tes
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
@@ -13,17 +14,30 @@ from pathlib import Path
 
 import polars as pl
 
+from sendflow.core.files import atomic_write_bytes, atomic_write_with
 from sendflow.core.settings import Settings
 from sendflow.core.vocabulary import LoadStatus
-from sendflow.expectations.runner import Validation, validate, write_data_docs_page
+from sendflow.expectations.runner import Seen, Validation, validate, write_data_docs_page
+from sendflow.expectations.suite import Disclosure, Suite
 from sendflow.intake.delimited import batches
 from sendflow.intake.header import identify
+from sendflow.intake.limits import SheetLimits
 from sendflow.intake.names import academic_year_for, snapshot_date_in_name
 from sendflow.intake.raw import Rejection, sha256_of
 from sendflow.intake.reader import read_head
+from sendflow.intake.structure import ROW_PROBLEMS, blank_rows, cell_problems, from_column
+from sendflow.loading.pupil_files import personal_dataset, shown_message, shown_name, source_label
 from sendflow.registry.datasets import BY_NAME, Dataset, all_layouts
 from sendflow.registry.partitions import Partition, replaced, summary
-from sendflow.transforms.common import CONTROLS, SOURCE_ROW, Layout, SourceError, SourceInfo, normalise_academic_year
+from sendflow.transforms.common import (
+    CONTROLS,
+    SOURCE_ROW,
+    Layout,
+    SourceError,
+    SourceInfo,
+    match_columns,
+    normalise_academic_year,
+)
 from sendflow.warehouse import ledger
 from sendflow.warehouse.connection import Warehouse
 from sendflow.warehouse.lake import Lake
@@ -35,7 +49,7 @@ EXAMPLES_IN_MESSAGE = 3
 
 @dataclass(frozen=True)
 class FileOutcome:
-    path: str
+    path: str = field(repr=False)  # the file's own name may be a pupil's: `name` is what is shown
     status: LoadStatus
     message: str  # for people: what was replaced ("2023/24/spring (7 urns)"), counts; nothing parses it
     dataset: str | None = None
@@ -46,16 +60,20 @@ class FileOutcome:
     rows_quarantined: int = 0
     checks_failed: tuple[tuple[str, int], ...] = ()  # (check, rows failing it), file-level checks with 0
     docs_pages: tuple[str, ...] = ()  # GX Data Docs pages, one per validated batch that GX checked
+    name: str = ""  # the file as it may be shown (loading.pupil_files.shown_name), never its own name
+
+    def __post_init__(self) -> None:
+        if not self.name:  # the same remembered decision the ledger row was written with
+            object.__setattr__(self, "name", shown_name(Path(self.path)))
 
     @property
     def ok(self) -> bool:
         return self.status.ok
 
     def line(self) -> str:
-        name = Path(self.path).name
         if self.status.ok:
-            return f"{name}: {self.status} ({self.message})"
-        return f"{name}: {self.status}: {self.message}"
+            return f"{self.name}: {self.status} ({self.message})"
+        return f"{self.name}: {self.status}: {self.message}"
 
 
 def no_publish_limit(dataset: str) -> AbstractContextManager[object]:
@@ -81,26 +99,31 @@ BATCH_ROWS = 1_000_000
 
 
 def ingest_path(path: Path, academic_year: str | None, context: Context) -> FileOutcome:
-    """Load one file; never raises for bad input: the outcome (and its etl_load row) says what happened."""
+    """Load one file; never raises for bad input: the outcome (and its etl_load row) says what happened.
+    Whatever goes wrong while offering it (a fault of the file or of ours) is this file's outcome, so a run's
+    other files are still offered."""
     record = LoadRecord(
-        source_name=path.name,
-        source_sha256=sha256_of(path),
+        source_name=shown_name(path),  # a pupil file's name may be a pupil's: stored as shown, never as is
+        source_sha256="",
         status=LoadStatus.FAILED,
         started_at=ledger.now(),
-        source_bytes=path.stat().st_size,
     )
     tally = Tally()
     try:
+        record.source_sha256, record.source_bytes = sha256_of(path), path.stat().st_size
         previous = ledger.loaded_with_sha256(context.warehouse, record.source_sha256)
         if previous is not None:
             return _duplicate(path, record, previous, context)
         return _load(path, academic_year, record, context, tally)
     except Rejection as rejection:
-        record.status, record.message = LoadStatus.REJECTED, str(rejection)
-        _keep_rejected(path, record, context)
+        record.status, record.message = LoadStatus.REJECTED, shown_message(str(rejection), path)
+        try:
+            _keep_rejected(path, record, context)
+        except OSError as error:
+            record.message += f" (the file could not be kept in the rejected area: {error.strerror})"
         load_id = ledger.record_outcome(context.warehouse, record, rejection.quarantine)
     except Exception as error:  # a failure of ours, not of the file: record it and carry on with other files
-        record.status, record.message = LoadStatus.FAILED, f"{type(error).__name__}: {error}"
+        record.status, record.message = LoadStatus.FAILED, shown_message(_failure_message(error, record), path)
         load_id = ledger.record_outcome(context.warehouse, record)
     return FileOutcome(
         str(path), record.status, record.message or "", record.dataset, load_id, (), record.rows_read,
@@ -108,10 +131,24 @@ def ingest_path(path: Path, academic_year: str | None, context: Context) -> File
     )  # fmt: skip
 
 
+FAILURE_MESSAGE_CHARS = 300
+
+
+def _failure_message(error: Exception, record: LoadRecord) -> str:
+    """What failed, for the ledger and the run's output. A library's message may quote cell values, so for a
+    personal dataset only the kind of failure is said: the file itself, kept in bronze, shows the rest."""
+    kind = type(error).__name__
+    if record.dataset is not None and BY_NAME[record.dataset].personal:
+        return f"{kind} while loading {record.dataset} (details withheld: the file holds personal data)"
+    first_line = (str(error).splitlines() or [""])[0]
+    return f"{kind}: {first_line[:FAILURE_MESSAGE_CHARS]}"
+
+
 def _duplicate(path: Path, record: LoadRecord, previous: dict, context: Context) -> FileOutcome:
     record.status = LoadStatus.DUPLICATE
     record.dataset = previous["dataset"]
-    record.message = f"same bytes as load {previous['load_id']} ({previous['source_name']}); nothing changed"
+    earlier = source_label(previous["source_name"] or "", personal_dataset(record.dataset))  # a row from before
+    record.message = f"same bytes as load {previous['load_id']} ({earlier}); nothing changed"
     load_id = ledger.record_outcome(context.warehouse, record)
     return FileOutcome(str(path), LoadStatus.DUPLICATE, record.message, record.dataset, load_id)
 
@@ -142,6 +179,7 @@ class Tally:
     rows_checked: int = 0
     failing_rows: dict[str, int] = field(default_factory=dict)
     pages: list[str] = field(default_factory=list)
+    seen: Seen = field(default_factory=Seen)  # the keys of earlier batches, for the suite's whole-file rules
 
     @property
     def held_back(self) -> pl.DataFrame:
@@ -164,7 +202,7 @@ class Tally:
 
 
 def _load(path: Path, academic_year: str | None, record: LoadRecord, context: Context, tally: Tally) -> FileOutcome:
-    raw = read_head(path, all_layouts())
+    raw = read_head(path, all_layouts(), SheetLimits.from_settings(context.settings))
     found = identify(raw.header, all_layouts(), path.name)
     dataset = BY_NAME[found.layout.dataset]
     record.dataset, record.source_layout = dataset.name, found.layout.name
@@ -187,8 +225,9 @@ def _load(path: Path, academic_year: str | None, record: LoadRecord, context: Co
         file (raising, which aborts the publication) if it is unfit, else name what it replaces."""
         for number, batch in enumerate(batches(raw, dataset.batch_key, BATCH_ROWS), start=1):
             checked = _check(
-                batch, dataset, found.layout, source, kept, academic_year, path, record, context.settings.gx_max_rows
-            )
+                batch, dataset, found.layout, source, kept, academic_year, path, record, context.settings.gx_max_rows,
+                tally.seen,
+            )  # fmt: skip
             tally.count(checked)
             page = context.settings.data_docs_dir / dataset.name / f"{record.source_sha256[:16]}-{number}.html"
             if write_data_docs_page(checked, page):
@@ -216,22 +255,53 @@ def _load(path: Path, academic_year: str | None, record: LoadRecord, context: Co
 
 def _check(
     batch: pl.DataFrame, dataset: Dataset, layout: Layout, source: SourceInfo, kept: list[str],
-    academic_year: str | None, path: Path, record: LoadRecord, gx_max_rows: int,
+    academic_year: str | None, path: Path, record: LoadRecord, gx_max_rows: int, seen: Seen | None = None,
 ) -> Validation:  # fmt: skip
-    """Transform and validate one batch; quarantine records carry no personal column."""
+    """Transform and validate one batch; quarantine records carry no personal column, and for a personal
+    dataset only the values its suite's disclosure allows. Rows intake holds back (ragged, or with a
+    control character in a column the layout reads) skip the transform."""
     record.rows_read += batch.height
+    blank = blank_rows(batch)
+    if blank.any():  # a blank line holds no cell: nothing to load or hold back, counted as set aside
+        record.rows_skipped += int(blank.sum())
+        batch = batch.filter(~blank)
+    held = pl.concat([from_column(batch), cell_problems(batch, layout.columns_in(batch.columns), path.name)])
+    records = _records(batch, layout, kept)
+    batch = batch.join(held, on=SOURCE_ROW, how="anti") if held.height else batch
     try:
-        built = dataset.build(batch, source)
+        built = dataset.build(batch.drop(ROW_PROBLEMS, strict=False), source)
     except SourceError as error:
         raise Rejection(f"{path.name}: {error}") from error
     table = built[dataset.table]
     _check_year_agrees(table, layout, academic_year, path)
     # Long-format datasets turn one source row into several; a row is skipped when it yields none.
     record.rows_skipped += batch.height - table[SOURCE_ROW].n_unique()
-    records = batch.select(SOURCE_ROW, *kept)
     # A held-back pupil's record carries its key, so it can be found again without the UPN.
     keys = table.select(SOURCE_ROW, "pupil_key") if "pupil_key" in table.columns else None
-    return validate(table, dataset.suite, records, built.get(CONTROLS), gx_max_rows=gx_max_rows, record_keys=keys)
+    return validate(
+        table, _suite(dataset), records, built.get(CONTROLS), gx_max_rows=gx_max_rows, record_keys=keys,
+        held_back=held, seen=seen,
+    )  # fmt: skip
+
+
+def _records(batch: pl.DataFrame, layout: Layout, kept: list[str]) -> pl.DataFrame:
+    """The raw cells a quarantine record keeps. For a layout with personal columns, its other columns under
+    the layout's own names: a personal column is left out however the file spells it ('upn'), and the
+    suite's disclosure finds each column by the name it declares."""
+    if not layout.personal:
+        return batch.select(SOURCE_ROW, *kept)
+    found = match_columns(batch.columns, layout.columns)
+    return batch.select(
+        SOURCE_ROW, *(pl.col(actual).alias(name) for name, actual in found.items() if name not in layout.personal)
+    )
+
+
+def _suite(dataset: Dataset) -> Suite:
+    """The suite to validate with: a personal dataset's always discloses by a Disclosure, its own or, if it
+    declares none, one that shows no value at all."""
+    if dataset.personal and dataset.suite.disclose is None:
+        return replace(dataset.suite, disclose=Disclosure())
+    return dataset.suite
 
 
 def _pupil_key(dataset: Dataset, settings: Settings) -> bytes | None:
@@ -287,15 +357,21 @@ def _loaded_message(dataset: Dataset, partitions: tuple[str, ...], record: LoadR
 
 
 def _keep_rejected(path: Path, record: LoadRecord, context: Context) -> None:
-    """The rejected file stays in the landing zone's rejected area with its reason beside it."""
+    """The rejected file stays in the landing zone's rejected area with its reason beside it, both named by
+    the file's shown name. A pupil file, or one whose dataset was never found (it may be one), is kept
+    owner-only, as bronze keeps it, and `sendflow purge --pupil-level` deletes it with bronze."""
     rejected = context.settings.landing_dir / "rejected"
     rejected.mkdir(parents=True, exist_ok=True)
-    target = rejected / f"{record.source_sha256[:12]}_{path.name}"
+    target = rejected / f"{record.source_sha256[:12]}_{record.source_name}"
+    mode = 0o600 if personal_dataset(record.dataset) else None
     if path.resolve().is_relative_to(context.settings.landing_dir.resolve()):
+        if mode is not None:
+            os.chmod(path, mode)  # before the move, so it is never readable by others under its new name
         shutil.move(path, target)
     elif not target.exists():
-        shutil.copyfile(path, target)
-    target.with_name(target.name + ".reason.txt").write_text((record.message or "") + "\n", encoding="utf-8")
+        atomic_write_with(target, lambda temporary: shutil.copyfile(path, temporary), mode)
+    reason = ((record.message or "") + "\n").encode("utf-8")
+    atomic_write_bytes(target.with_name(target.name + ".reason.txt"), reason, mode)
 
 
 def load_order(path: Path) -> int:
@@ -303,6 +379,6 @@ def load_order(path: Path) -> int:
     try:
         raw = read_head(path, all_layouts())
         dataset = BY_NAME[identify(raw.header, all_layouts(), path.name).layout.dataset]
-    except (Rejection, OSError, KeyError):
-        return 0  # rejected or failed in its turn, with the intake's own message
+    except Exception:  # whatever it is, the file's own turn meets it again and records it as its outcome
+        return 0
     return 1 if dataset.lookups else 0

@@ -1,7 +1,11 @@
-"""Pupil-level housekeeping: the reconciliation printed after a load, and purging raw pupil files."""
+"""Pupil-level housekeeping: the name an offered file is shown by, the reconciliation printed after a load,
+and purging raw pupil files."""
 
 from __future__ import annotations
 
+import re
+import threading
+from collections import OrderedDict
 from datetime import timedelta
 from pathlib import Path
 
@@ -9,9 +13,116 @@ import polars as pl
 
 from sendflow.core.settings import Settings
 from sendflow.core.text import table
-from sendflow.registry.datasets import DATASETS
+from sendflow.core.vocabulary import CensusTerm
+from sendflow.intake.header import identify
+from sendflow.intake.raw import Rejection
+from sendflow.intake.reader import read_head
+from sendflow.registry.datasets import BY_NAME, DATASETS, all_layouts
+from sendflow.transforms.common import match_columns
+from sendflow.transforms.upn import UPN_SHAPED
 from sendflow.warehouse import ledger
 from sendflow.warehouse.connection import Warehouse
+
+# In a shown name, what stands for a part of it that is not shown.
+REDACTED = "~"
+# Words a pupil file's name may keep: what the file is, never who is in it.
+SAFE_WORDS = frozenset(
+    {
+        *(word for dataset in DATASETS for word in dataset.name.split("_")),
+        *CensusTerm, "aut", "spr", "sum", "term", "return", "returns", "pupils", "schools", "export", "extract",
+        "data", "file", "final", "draft", "copy", "trust", "lea", "estab", "sen", "send", "cbds", "collect",
+        "dfe", "mis", "upload", "all", "january", "jan", "february", "feb", "march", "mar", "april", "apr",
+        "may", "june", "jun", "july", "jul", "august", "aug", "september", "sep", "sept", "october", "oct",
+        "november", "nov", "december", "dec", "csv", "xlsx", "xlsm", "xls", "ods", "xml", "txt", "zip",
+    }
+)  # fmt: skip
+_SEPARATORS = re.compile(r"([-_. ]+)")
+# Digits alone: an LA (3), a year or an establishment number (4), an LAESTAB (7). Not 6 or 8, which a date
+# of birth written without separators would be (and a URN is not worth that risk in a name).
+_SAFE_DIGITS = frozenset({3, 4, 7})
+
+
+def source_label(name: str, personal: bool) -> str:
+    """A file's name as it may be shown: UPN-shaped parts redacted (`~`) whatever the file is, since only a
+    pupil has one; for a pupil-level file, also every part but known words (census, spring, return...),
+    digits alone of an LA, year, establishment or LAESTAB, and the year after a year (`2023-24`).
+
+    'A201361416001_Adams_spring_2024.csv' -> '~_~_spring_2024.csv' (personal) or '~_Adams_spring_2024.csv'.
+    """
+    name = re.sub(UPN_SHAPED, REDACTED, name)
+    if not personal:
+        return name
+    parts = _SEPARATORS.split(name)  # tokens at even positions, separators between them
+    return "".join(part if _safe(parts, position) else REDACTED for position, part in enumerate(parts))
+
+
+def _safe(parts: list[str], position: int) -> bool:
+    part = parts[position]
+    if position % 2 or not part or part == REDACTED or part.lower() in SAFE_WORDS:
+        return True
+    if not (part.isascii() and part.isdigit()):
+        return False
+    return len(part) in _SAFE_DIGITS or (len(part) == 2 and _follows_its_year(parts, position))
+
+
+def _follows_its_year(parts: list[str], position: int) -> bool:
+    """'24' in '2023-24': a 4-digit year, one separator, then that year's last two digits plus one."""
+    if position < 2 or parts[position - 1] not in ("-", "_"):
+        return False
+    year = parts[position - 2]
+    return year.isascii() and year.isdigit() and len(year) == 4 and (int(year) + 1) % 100 == int(parts[position])
+
+
+def personal_dataset(name: str | None) -> bool:
+    """Whether a ledger row's dataset is pupil-level data: an unknown dataset (a file refused before it was
+    identified, a name no longer registered) may be, so it counts as one."""
+    dataset = BY_NAME.get(name) if name else None
+    return dataset is None or dataset.personal
+
+
+def _is_personal(path: Path) -> bool:
+    """Whether a file holds pupil-level data, from its head: identified as a personal dataset, or not
+    identified but with a personal column in its header (a pupil export of another shape) or a UPN where
+    the header should be (a return without one). A head that cannot be read at all says nothing, and its
+    name is only redacted of UPNs."""
+    try:
+        raw = read_head(path, all_layouts())
+    except Exception:  # the load meets it again in its turn and records it
+        return False
+    try:
+        return BY_NAME[identify(raw.header, all_layouts(), path.name).layout.dataset].personal
+    except Rejection:
+        personal = [c for d in DATASETS if d.personal for layout in d.layouts for c in layout.personal]
+        return bool(match_columns(raw.header, personal)) or any(re.search(UPN_SHAPED, c) for c in raw.header)
+
+
+_NAMES: OrderedDict[str, tuple[tuple[int, int] | None, str]] = OrderedDict()
+_NAMES_LOCK = threading.Lock()
+_NAMES_KEPT = 4096
+
+
+def shown_name(path: Path) -> str:
+    """The one name an offered file is shown by: in etl_load.source_name, messages, the outcome line,
+    Prefect's task run names and artifacts, and the rejected area. Decided once per file (its head is
+    read, to know whether it is a pupil file) and remembered by path, size and time, so the task run
+    name, the ledger and the outcome agree even after the file was moved to the rejected area."""
+    key = str(path.absolute())
+    try:
+        stat = path.stat()
+        signature: tuple[int, int] | None = (stat.st_size, stat.st_mtime_ns)
+    except OSError:
+        signature = None
+    with _NAMES_LOCK:
+        cached = _NAMES.get(key)
+    if cached is not None and (signature is None or cached[0] == signature):
+        return cached[1]
+    label = source_label(path.name, signature is not None and _is_personal(path))
+    with _NAMES_LOCK:
+        _NAMES[key] = (signature, label)
+        _NAMES.move_to_end(key)
+        while len(_NAMES) > _NAMES_KEPT:
+            _NAMES.popitem(last=False)
+    return label
 
 
 def reconciliation_for_loads(warehouse: Warehouse, load_ids: list[int]) -> pl.DataFrame:
@@ -59,13 +170,24 @@ def reconciliation_text(rows: pl.DataFrame, limit: int = 30) -> str:
     return headline + "\n" + table(headers, shown.select(columns).rows())
 
 
+def shown_message(message: str, path: Path) -> str:
+    """A message for the ledger and the outcome line, naming the file by its shown name (intake and the
+    transforms name it by its own) and with nothing in it shaped like a UPN."""
+    name = shown_name(path)
+    for spelling in (str(path), path.name):
+        message = message.replace(spelling, name)
+    return re.sub(UPN_SHAPED, REDACTED, message)
+
+
 def purge_pupil_files(settings: Settings, older_than_days: int) -> list[Path]:
-    """Delete raw pupil-level files (bronze copies and rejected copies) offered more than N days ago."""
+    """Delete raw pupil-level files (bronze copies and rejected copies) offered more than N days ago.
+    A file rejected before its dataset was known may be a pupil file (kept owner-only for that reason):
+    its rejected copy goes with them."""
     personal = [d.name for d in DATASETS if d.personal]
     warehouse = Warehouse(settings.warehouse_url)
     cutoff = ledger.now() - timedelta(days=older_than_days)
     names = ", ".join(f"'{name}'" for name in personal)
-    offered = ledger.read_table(warehouse, "etl_load", f"dataset IN ({names})")
+    offered = ledger.read_table(warehouse, "etl_load", f"dataset IN ({names}) OR dataset IS NULL")
     old = offered.filter(pl.col("started_at") < cutoff)["source_sha256"].unique().to_list()
     removed: list[Path] = []
     for sha in old:

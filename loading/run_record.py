@@ -16,7 +16,7 @@ def artifact_key(outcome: FileOutcome) -> str:
 
 def outcome_table(outcome: FileOutcome) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = [
-        {"measure": "file", "value": Path(outcome.path).name},
+        {"measure": "file", "value": outcome.name},
         {"measure": "status", "value": outcome.status},
         {"measure": "dataset", "value": outcome.dataset or ""},
         {"measure": "load id", "value": outcome.load_id if outcome.load_id is not None else ""},
@@ -34,7 +34,7 @@ def outcome_table(outcome: FileOutcome) -> list[dict[str, object]]:
 
 
 def outcome_markdown(outcome: FileOutcome, gx_max_rows: int) -> str:
-    lines = [f"# {Path(outcome.path).name}: {outcome.status}", "", outcome.message, ""]
+    lines = [f"# {outcome.name}: {outcome.status}", "", outcome.message, ""]
     if outcome.checks_failed:
         lines += ["| check | rows failing |", "|---|---|"]
         lines += [f"| {check} | {count if count else 'file-level'} |" for check, count in outcome.checks_failed]

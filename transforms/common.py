@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from enum import StrEnum
 from typing import Literal
 
 import polars as pl
@@ -27,6 +28,32 @@ CONTROLS = "controls"
 YearSource = Literal["external", "column", "snapshot", "title"]
 
 
+class CellKind(StrEnum):
+    """What a typed cell of a layout holds, and so how `parse_cells` parses it. Every kind reads ASCII digits
+    only: a digit of another script ('٣٤٤', '２４４') is junk, never a number."""
+
+    COUNT = "count"  # a whole number: '1,234', '12.0', '1e3'; '12.5' is invalid
+    AMOUNT = "amount"  # money or any other decimal: '-1,234.56'
+    POINTS = "points"  # a percentage on 0-100: '46.9', or '46.9%'
+    FRACTION = "fraction"  # a percentage as a fraction of 1: '0.469'; '46.9%' still reads as 46.9
+    # One of the two, as the file's own bare cells say (resolve_percentages); '%' cells are always points.
+    POINTS_OR_FRACTION = "points_or_fraction"
+    DATE = "date"  # DD-MM-YYYY or DD/MM/YYYY; ISO YYYY-MM-DD (a workbook's date cell), a time of day ignored
+
+
+# Every number's magnitude stays below 2**53: up to there Float64 holds every whole number exactly, so a count
+# reaches Int64 unchanged; anything larger (or inf, nan, 1e400) is invalid on its row, not a cast error.
+MAX_EXACT = 2**53
+# The column a build adds, naming the cells of a row that are neither a value nor a publisher symbol where the
+# table has no status column of their own to say so; its suite quarantines any row that names one.
+INVALID_CELLS = "invalid_cells"
+
+
+def cells(kind: CellKind, *columns: str) -> tuple[tuple[str, CellKind], ...]:
+    """`Layout.cells` entries: each of `columns` holds `kind`."""
+    return tuple((column, kind) for column in columns)
+
+
 class SourceError(ValueError):
     """The file's content cannot give what its layout promises (no year, no date...): a fault of the
     file, so the pipeline rejects it with this message rather than recording a failure of its own."""
@@ -46,10 +73,24 @@ class Layout:
     allow_repeated: bool = False
     # Columns never copied anywhere (names, dates of birth, UPNs): not even into quarantine records.
     personal: tuple[str, ...] = ()
+    # The typed cells (counts, money, percentages with their convention, dates) and what each holds; every
+    # other column is text. Builds parse them by this declaration (parse_cells), the tests generate cells by it.
+    cells: tuple[tuple[str, CellKind], ...] = ()
+
+    def __post_init__(self) -> None:
+        undeclared = [column for column, _ in self.cells if column not in self.columns]
+        if undeclared:
+            raise ValueError(f"layout {self.name} types column(s) it does not have: {', '.join(undeclared)}")
 
     @property
     def columns(self) -> tuple[str, ...]:
         return self.required + self.optional
+
+    def kind(self, column: str) -> CellKind:
+        for name, kind in self.cells:
+            if name == column:
+                return kind
+        raise KeyError(f"layout {self.name} declares no kind of cell for {column!r}")
 
     def columns_in(self, header: Iterable[str]) -> list[str]:
         """The header's own names for this layout's columns (whatever else the file carries is ignored)."""
@@ -100,38 +141,130 @@ def _clean_text(column: str) -> pl.Expr:
     return pl.col(column).cast(pl.String).str.strip_chars()
 
 
-def status_of(column: str) -> pl.Expr:
-    """The publisher's symbol for a missing value, an 'invalid: ...' marker for junk, NULL for a number."""
-    text = _clean_text(column)
-    key = text.fill_null("").str.to_lowercase()
-    numeric = text.str.replace_all(",", "").str.contains(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
-    canonical = (
-        pl.when(key.is_in(list(STATUS_SYMBOLS)))
-        .then(key)
-        .when(key.is_in(list(SYMBOL_ALIASES)))
-        .then(key.replace_strict(dict(SYMBOL_ALIASES), default=None, return_dtype=pl.String))
-    )
+# An ASCII number, thousands grouped by commas or not at all ('1,234.5', '1234.5'; not '12,34' or '0,5', which
+# could be a decimal comma), with an optional exponent. `\d` would match any script's digits: never used here.
+NUMBER = r"-?(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?"
+_PERCENT = rf"^({NUMBER})\s*%$"
+# Dates (with '/' read as '-'): a year from 1000 to 2999, so that '01-09-20' is no date in the year 20.
+_DMY = r"^[0-9]{1,2}-[0-9]{1,2}-[12][0-9]{3}$"
+_ISO = r"^([12][0-9]{3}-[0-9]{1,2}-[0-9]{1,2})(?:[ T][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?$"
+_SYMBOLS: Mapping[str, str] = {**{symbol: symbol for symbol in STATUS_SYMBOLS}, **SYMBOL_ALIASES}
+_VALUE_TYPES: Mapping[CellKind, pl.DataType] = {
+    CellKind.COUNT: pl.Int64(), CellKind.AMOUNT: pl.Float64(), CellKind.POINTS: pl.Float64(),
+    CellKind.FRACTION: pl.Float64(), CellKind.DATE: pl.Date(),
+}  # fmt: skip
+
+# The parse runs in steps, each step one `with_columns` over every column parsed (the text, then the number,
+# then its bound...), each reading the columns the step before made: every regex and cast runs once per
+# cell. Written as one expression, the value would be re-derived at each use (the bound, the whole-number
+# test, the status), several times over.
+_TEXT, _NUMBER, _MARKED, _DATED = "text:", "number:", "marked:", "dated:"
+# parse_cells adds each typed column's value and status under these names; the builds' final selects drop them.
+_VALUE = "__sendflow_value:"
+_STATUS = "__sendflow_status:"
+
+
+def _number(text: pl.Expr) -> pl.Expr:
     return (
-        pl.when(numeric.fill_null(False))
-        .then(pl.lit(None, dtype=pl.String))
-        .otherwise(canonical.otherwise(pl.lit(INVALID_PREFIX) + text))
+        pl.when(text.str.contains(f"^{NUMBER}$"))
+        .then(text.str.replace_all(",", "", literal=True))
+        .cast(pl.Float64, strict=False)
     )
+
+
+def _steps(texts: pl.DataFrame, kinds: Mapping[str, CellKind]) -> pl.DataFrame:
+    """Per column c: text:c (stripped); number:c, the number of a bare cell, and for percentages marked:c,
+    the number of a '46.9%' cell, each NULL unless NUMBER below MAX_EXACT; for dates dated:c ('/' as '-')."""
+    numbers = [c for c, kind in kinds.items() if kind is not CellKind.DATE]
+    percents = [
+        c for c, kind in kinds.items() if kind in (CellKind.POINTS, CellKind.FRACTION, CellKind.POINTS_OR_FRACTION)
+    ]
+    dates = [c for c, kind in kinds.items() if kind is CellKind.DATE]
+    steps = texts.select(
+        *(pl.col(c).cast(pl.String).str.strip_chars().alias(_TEXT + c) for c in kinds),
+        *(pl.col(c).cast(pl.String).str.strip_chars().str.extract(_PERCENT, 1).alias(_MARKED + c) for c in percents),
+    )
+    steps = steps.with_columns(
+        *(_number(pl.col(_TEXT + c)).alias(_NUMBER + c) for c in numbers),
+        *(_number(pl.col(_MARKED + c)).alias(_MARKED + c) for c in percents),
+        *(pl.col(_TEXT + c).str.replace_all("/", "-", literal=True).alias(_DATED + c) for c in dates),
+    )
+    bounded = [_NUMBER + c for c in numbers] + [_MARKED + c for c in percents]
+    # inf, and 1e400 (which reads as inf), fail the comparison too.
+    return steps.with_columns(pl.when(pl.col(b).abs() < MAX_EXACT).then(pl.col(b)).alias(b) for b in bounded)
+
+
+def _value(column: str, kind: CellKind) -> pl.Expr:
+    number = pl.col(_NUMBER + column)
+    if kind is CellKind.COUNT:  # within MAX_EXACT, a whole Float64 is exactly its Int64
+        return pl.when(number == number.floor()).then(number).cast(pl.Int64)
+    if kind is CellKind.AMOUNT:
+        return number
+    if kind in (CellKind.POINTS, CellKind.FRACTION):
+        return pl.coalesce(pl.col(_MARKED + column), number * (100.0 if kind is CellKind.FRACTION else 1.0))
+    if kind is CellKind.DATE:
+        dated = pl.col(_DATED + column)
+        dmy = pl.when(dated.str.contains(_DMY)).then(dated).str.to_date("%d-%m-%Y", strict=False)
+        return pl.coalesce(dmy, dated.str.extract(_ISO, 1).str.to_date("%Y-%m-%d", strict=False))
+    raise ValueError(f"{column}: a {kind} cell is read as POINTS or FRACTION, as its file says (resolve_percentages)")
+
+
+def _status(column: str) -> pl.Expr:
+    """NULL where the cell gave a value, else its publisher symbol, else 'invalid:<text>'. The symbol is
+    looked up for the cells without a value only (NULL text costs nothing): in a real file they are few."""
+    missing, text = pl.col(_VALUE + column).is_null(), pl.col(_TEXT + column)
+    key = pl.when(missing).then(text.fill_null("")).str.to_lowercase()
+    symbol = key.replace_strict(_SYMBOLS, default=None, return_dtype=pl.String)
+    return pl.when(missing).then(pl.coalesce(symbol, pl.lit(INVALID_PREFIX) + text))
+
+
+def _parse(texts: pl.DataFrame, kinds: Mapping[str, CellKind]) -> pl.DataFrame:
+    """For each column c of `kinds`, its value (_VALUE + c) and status (_STATUS + c): a value, or NULL with
+    the publisher's symbol or 'invalid:<text>' in the status, never both NULL."""
+    steps = _steps(texts, kinds)
+    steps = steps.with_columns(_value(c, kind).alias(_VALUE + c) for c, kind in kinds.items())
+    return steps.select(*(pl.col(_VALUE + c) for c in kinds), *(_status(c).alias(_STATUS + c) for c in kinds))
+
+
+def parse_series(cells: pl.Series, kind: CellKind) -> tuple[pl.Series, pl.Series]:
+    """A column of cells as (values, statuses)."""
+    parsed = _parse(pl.DataFrame({"cell": cells}), {"cell": kind})
+    return parsed[_VALUE + "cell"].alias(cells.name), parsed[_STATUS + "cell"].alias(cells.name)
+
+
+def _parsed(column: str, kind: CellKind, part: int) -> pl.Expr:
+    dtype = _VALUE_TYPES[kind] if part == 0 else pl.String()
+    return pl.col(column).map_batches(lambda cells: parse_series(cells, kind)[part], dtype, is_elementwise=True)
 
 
 def as_float(column: str) -> pl.Expr:
-    return _clean_text(column).str.replace_all(",", "").cast(pl.Float64, strict=False)
+    """Money or any decimal (CellKind.AMOUNT): NULL unless the cell is NUMBER within MAX_EXACT."""
+    return _parsed(column, CellKind.AMOUNT, 0)
+
+
+def status_of(column: str) -> pl.Expr:
+    """The status of an AMOUNT cell: NULL for a number, the publisher's symbol, or 'invalid:<text>'."""
+    return _parsed(column, CellKind.AMOUNT, 1)
 
 
 def as_count(column: str) -> pl.Expr:
     """A count: whole numbers only (a fractional count becomes NULL and its status marks it invalid)."""
-    value = as_float(column)
-    return pl.when(value == value.floor()).then(value).cast(pl.Int64)
+    return _parsed(column, CellKind.COUNT, 0)
 
 
 def count_status(column: str) -> pl.Expr:
-    value = as_float(column)
-    fractional = value.is_not_null() & (value != value.floor())
-    return pl.when(fractional).then(pl.lit(INVALID_PREFIX) + _clean_text(column)).otherwise(status_of(column))
+    return _parsed(column, CellKind.COUNT, 1)
+
+
+def as_percent(column: str, kind: CellKind) -> pl.Expr:
+    """A percentage on 0-100. '46.9%' is 46.9 whatever the convention; a bare cell is points (POINTS) or a
+    fraction of 1 (FRACTION, times 100)."""
+    return _parsed(column, kind, 0)
+
+
+def percent_status(column: str) -> pl.Expr:
+    # Whether a cell is a percentage does not depend on the convention: POINTS parses exactly the same cells.
+    return _parsed(column, CellKind.POINTS, 1)
 
 
 def code_text(column: str) -> pl.Expr:
@@ -141,12 +274,76 @@ def code_text(column: str) -> pl.Expr:
 
 def parse_dmy(column: str) -> pl.Expr:
     """GIAS and performance tables write DD-MM-YYYY (or DD/MM/YYYY); a workbook re-saved by Excel gives
-    real date cells, which arrive as ISO text ('2020-09-01' or '2020-09-01 00:00:00')."""
-    text = _clean_text(column).str.replace_all("/", "-")
-    return pl.coalesce(
-        text.str.to_date("%d-%m-%Y", strict=False),
-        text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False),
-    )
+    real date cells, which arrive as ISO text ('2020-09-01' or '2020-09-01 00:00:00'). ASCII digits only,
+    a year of four digits, a real day of a real month: anything else is NULL, and date_status says invalid."""
+    return _parsed(column, CellKind.DATE, 0)
+
+
+def date_status(column: str) -> pl.Expr:
+    return _parsed(column, CellKind.DATE, 1)
+
+
+def parse_cells(frame: pl.DataFrame, typed: Layout | Mapping[str, CellKind]) -> pl.DataFrame:
+    """The frame with each typed column present parsed once, as a layout declares it (its POINTS_OR_FRACTION
+    cells resolved for this file) or as `typed` names kinds; its text is kept. cell_value, cell_status and
+    invalid_cells read what this adds."""
+    kinds = dict(resolve_percentages(frame, typed).cells) if isinstance(typed, Layout) else dict(typed)
+    present = {column: kind for column, kind in kinds.items() if column in frame.columns}
+    return pl.concat([frame, _parse(frame, present)], how="horizontal") if present else frame
+
+
+def cell_value(column: str) -> pl.Expr:
+    """A typed cell's value (NULL for a symbol or junk), from parse_cells."""
+    return pl.col(_VALUE + column)
+
+
+def cell_status(column: str) -> pl.Expr:
+    """NULL where cell_value gave a value; otherwise the publisher's symbol or 'invalid:<text>'."""
+    return pl.col(_STATUS + column)
+
+
+def invalid_cells(columns: Iterable[str]) -> pl.Expr:
+    """INVALID_CELLS: which of `columns` (typed cells with no status column of their own in the table) hold
+    neither a value nor a publisher symbol on the row, as 'NORG, PNUMEAL'; NULL when none does."""
+    named = [pl.when(cell_status(c).str.starts_with(INVALID_PREFIX)).then(pl.lit(c)) for c in columns]
+    if not named:
+        return pl.lit(None, dtype=pl.String).alias(INVALID_CELLS)
+    return pl.concat_str(named, separator=", ", ignore_nulls=True).replace("", None).alias(INVALID_CELLS)
+
+
+def _rows(frame: pl.DataFrame, mask: pl.Series) -> str:
+    rows = frame[SOURCE_ROW].filter(mask).to_list()
+    shown = ", ".join(str(r) for r in rows[:5])
+    return shown + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
+
+
+def resolve_percentages(frame: pl.DataFrame, layout: Layout) -> Layout:
+    """The layout with its POINTS_OR_FRACTION cells made POINTS or FRACTION for this file.
+
+    A file writes its bare percentages one way: fractions of 1 if no bare percentage in any of these columns
+    is above 1 (the 2023-24 re-save, 0.0450819672131), else points (2018-19, 1.8). A cell written with '%'
+    is points whatever the rest do. A column holding both '%' cells and bare non-zero cells read as fractions
+    is ambiguous (is a bare 0.5 half, or half a percent?): the file is refused naming the rows of both.
+    """
+    inferred = [c for c, kind in layout.cells if kind is CellKind.POINTS_OR_FRACTION and c in frame.columns]
+    if not any(kind is CellKind.POINTS_OR_FRACTION for _, kind in layout.cells):
+        return layout
+    steps = _steps(frame, dict.fromkeys(inferred, CellKind.POINTS_OR_FRACTION))
+    peaks = [pl.col(_NUMBER + column).max() for column in inferred]
+    peak = steps.select(pl.max_horizontal(peaks)).item() if peaks else None
+    fractions = peak is not None and peak <= 1.0
+    if fractions:
+        for column in inferred:
+            marked, bare = steps[_MARKED + column].is_not_null(), (steps[_NUMBER + column] != 0).fill_null(False)
+            if marked.any() and bare.any():
+                raise SourceError(
+                    f"column {column} mixes percentages written with '%' (rows {_rows(frame, marked)}) and bare "
+                    f"numbers no larger than 1 (rows {_rows(frame, bare)}), which may be fractions (0.469 for "
+                    "46.9%) or percentages below 1: write every cell of the column one way"
+                )
+    kind = CellKind.FRACTION if fractions else CellKind.POINTS
+    resolved = tuple((c, kind if k is CellKind.POINTS_OR_FRACTION else k) for c, k in layout.cells)
+    return replace(layout, cells=resolved)
 
 
 def extract_date(frame: pl.DataFrame, source: SourceInfo, dated_column: str, what: str) -> date:
@@ -160,7 +357,7 @@ def extract_date(frame: pl.DataFrame, source: SourceInfo, dated_column: str, wha
 
 # The one spelling of a two-year span, academic or financial: '2023/24', '2023-24', '2023-2024', '202324',
 # '2023_24' (file names), '2023 to 2024' and '2023–24' (titles, with the en dash publishers use).
-_YEAR_PATTERN = re.compile(r"(?<!\d)(20\d{2})\s*(?:[-–_/]|to)?\s*(20\d{2}|\d{2})(?!\d)")
+_YEAR_PATTERN = re.compile(r"(?<![0-9])(20[0-9]{2})\s*(?:[-–_/]|to)?\s*(20[0-9]{2}|[0-9]{2})(?![0-9])")
 
 
 def _span_start(match: re.Match[str]) -> int | None:

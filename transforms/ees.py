@@ -33,7 +33,7 @@ def _span_start(column: str) -> pl.Expr:
     period = _period(column)
     start = period.str.slice(0, 4).cast(pl.Int64, strict=False)
     end = period.str.slice(4, 2).cast(pl.Int64, strict=False)
-    return pl.when(period.str.contains(r"^20\d{4}$") & (end == (start + 1) % 100)).then(start)
+    return pl.when(period.str.contains(r"^20[0-9]{4}$") & (end == (start + 1) % 100)).then(start)
 
 
 def _span(column: str, separator: str) -> pl.Expr:
@@ -54,7 +54,7 @@ def financial_year(column: str = TIME_PERIOD) -> pl.Expr:
 def calendar_year(column: str = TIME_PERIOD) -> pl.Expr:
     """time_period 202425 -> 2025 (the January of an academic-year count); 2024 -> 2024; else NULL."""
     period = _period(column)
-    plain = pl.when(period.str.contains(r"^20\d{2}$")).then(period.cast(pl.Int64, strict=False))
+    plain = pl.when(period.str.contains(r"^20[0-9]{2}$")).then(period.cast(pl.Int64, strict=False))
     return pl.coalesce(_span_start(column) + 1, plain).cast(pl.Int64).alias("calendar_year")
 
 

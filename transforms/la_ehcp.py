@@ -70,13 +70,16 @@ from sendflow.core.vocabulary import ENGLAND_LA_CODE, NEED_CODES, NeedCode
 from sendflow.transforms import ees
 from sendflow.transforms.common import (
     SOURCE_ROW,
+    CellKind,
     Layout,
     SourceError,
     SourceInfo,
-    as_float,
+    cell_status,
+    cell_value,
+    cells,
     code_text,
     match_columns,
-    status_of,
+    parse_cells,
 )
 
 DATASET = "la_ehcp"
@@ -101,8 +104,14 @@ class Value:
     total_row_only: bool = False
 
 
+def value_cells(values: tuple[Value, ...]) -> tuple[tuple[str, CellKind], ...]:
+    """A layout's typed cells: its loaded columns, counts published as decimals ('value' is a Float64)."""
+    return cells(CellKind.AMOUNT, *dict.fromkeys(value.column for value in values))
+
+
 # --- 2022 release: caseload by age band and by establishment type ------------------------------------
 
+CASELOAD_2022_VALUES = (Value("Total_ehc", "caseload"), Value("Total_st", "statements"))
 AGE_CASELOAD_2022 = Layout(
     name="ehcp_sen2_age_caseload",
     dataset=DATASET,
@@ -110,6 +119,7 @@ AGE_CASELOAD_2022 = Layout(
     required=(*_GEOGRAPHY, "characteristic_age", "Total_st", "Total_ehc", "Total_all"),
     optional=_DESCRIPTIVE,
     year_from="column",
+    cells=value_cells(CASELOAD_2022_VALUES),
 )
 ESTAB_CASELOAD_2022 = Layout(
     name="ehcp_sen2_estab_caseload",
@@ -118,8 +128,8 @@ ESTAB_CASELOAD_2022 = Layout(
     required=(*_GEOGRAPHY, "establishment_type", "establishment_group", "Total_st", "Total_ehc", "Total_all"),
     optional=_DESCRIPTIVE,
     year_from="column",
+    cells=value_cells(CASELOAD_2022_VALUES),
 )
-CASELOAD_2022_VALUES = (Value("Total_ehc", "caseload"), Value("Total_st", "statements"))
 
 AGE_BANDS_2022: Mapping[str, str] = {
     "total": TOTAL,
@@ -240,6 +250,7 @@ def _sen2_mi_layout(name: str, spelling: int, description: str) -> Layout:
         required=(*_GEOGRAPHY, *required),
         optional=(*optional, *_DESCRIPTIVE),
         year_from="column",
+        cells=value_cells(tuple(Value(m[spelling], m[0], m[1]) for m in SEN2_MI_MEASURES)),
     )
 
 
@@ -313,6 +324,7 @@ CASELOAD_2025 = Layout(
     required=(*_GEOGRAPHY, *_BREAKDOWN_ROW, "ehcplans", "mainstream_total", "special_total"),
     optional=(*(c for c in SETTINGS_2025 if c not in ("mainstream_total", "special_total")), *_DESCRIPTIVE),
     year_from="column",
+    cells=value_cells(_settings("ehcplans", "caseload")),
 )
 NEWPLANS_2025 = Layout(
     name="ehcp_newplans",
@@ -321,6 +333,7 @@ NEWPLANS_2025 = Layout(
     required=(*_GEOGRAPHY, *_BREAKDOWN_ROW, "new_ehc_plans", "mainstream_total", "special_total"),
     optional=CASELOAD_2025.optional,
     year_from="column",
+    cells=value_cells(_settings("new_ehc_plans", "new_plans")),
 )
 REQUESTS_VALUES: tuple[Value, ...] = (
     Value("requests_received_in_year", "requests"),
@@ -348,6 +361,7 @@ REQUESTS_2025 = Layout(
     required=(*_GEOGRAPHY, *_BREAKDOWN_ROW, *_REQUESTS_REQUIRED),
     optional=(*(v.column for v in REQUESTS_VALUES if v.column not in _REQUESTS_REQUIRED), *_DESCRIPTIVE),
     year_from="column",
+    cells=value_cells(REQUESTS_VALUES),
 )
 # Primary need (as in the breakdown 'need:<CODE>') -> the file's column. NSA (SEN support without a
 # specialist assessment) is no need of an EHC plan, so the file has no column for it; it has one for
@@ -357,6 +371,12 @@ NEED_COLUMNS_BY_CODE: Mapping[str, str] = {
     "unknown": "number_need_unknown",
 }
 _NEED_COLUMNS_REQUIRED = ("number_asd", "number_semh", "number_slcn")
+# Needs by all plans only: the caseload file already gives every breakdown's total, and the need-by-age
+# (or by setting) cross tabulations are a publication of their own, not this table's grain.
+SEN_NEEDS_VALUES = tuple(
+    Value(column, "caseload", f"need:{code}", total_row_only=True) for code, column in NEED_COLUMNS_BY_CODE.items()
+)
+
 SEN_NEEDS_2025 = Layout(
     name="ehcp_sen_needs_all_plans",
     dataset=DATASET,
@@ -364,13 +384,8 @@ SEN_NEEDS_2025 = Layout(
     required=(*_GEOGRAPHY, *_BREAKDOWN_ROW, "ehc_plans", *_NEED_COLUMNS_REQUIRED),
     optional=(*(c for c in NEED_COLUMNS_BY_CODE.values() if c not in _NEED_COLUMNS_REQUIRED), *_DESCRIPTIVE),
     year_from="column",
+    cells=value_cells(SEN_NEEDS_VALUES),
 )
-# Needs by all plans only: the caseload file already gives every breakdown's total, and the need-by-age
-# (or by setting) cross tabulations are a publication of their own, not this table's grain.
-SEN_NEEDS_VALUES = tuple(
-    Value(column, "caseload", f"need:{code}", total_row_only=True) for code, column in NEED_COLUMNS_BY_CODE.items()
-)
-
 LAYOUTS: tuple[Layout, ...] = (
     AGE_CASELOAD_2022,
     ESTAB_CASELOAD_2022,
@@ -452,13 +467,15 @@ def _age(value: pl.Expr) -> pl.Expr:
     return (
         pl.when(bare == "under 3")
         .then(pl.lit("0-2"))
-        .otherwise(bare.str.replace(r"^(\d+) and under$", "0-$1").str.replace(r"^(\d+) and over$", "$1+"))
+        .otherwise(bare.str.replace(r"^([0-9]+) and under$", "0-$1").str.replace(r"^([0-9]+) and over$", "$1+"))
     )
 
 
 def _years_in_place(value: pl.Expr) -> pl.Expr:
     return (
-        pl.when(value == "less than a year").then(pl.lit("0")).otherwise(value.str.replace(r"^(\d+) or more$", "$1+"))
+        pl.when(value == "less than a year")
+        .then(pl.lit("0"))
+        .otherwise(value.str.replace(r"^([0-9]+) or more$", "$1+"))
     )
 
 
@@ -594,6 +611,7 @@ def la_ehcp_observation(raw: pl.DataFrame, source: SourceInfo) -> pl.DataFrame:
     frame = frame.filter(~repeats_its_group(layout.name)).with_columns(
         la_code(), ees.calendar_year(), _row_breakdown(layout.name), region.alias("region_code"), _is_region()
     )
+    frame = parse_cells(frame, layout)
     in_grain = frame.filter(~pl.col("is_region"))
     release = release_of(in_grain["calendar_year"], shape.snapshot) if in_grain.height else None
 
@@ -608,8 +626,8 @@ def la_ehcp_observation(raw: pl.DataFrame, source: SourceInfo) -> pl.DataFrame:
                 "calendar_year",
                 pl.lit(value.measure).alias("measure"),
                 (pl.lit(value.breakdown) if value.breakdown else pl.col("row_breakdown")).alias("breakdown"),
-                as_float(value.column).alias("value"),
-                status_of(value.column).alias("value_status"),
+                cell_value(value.column).alias("value"),
+                cell_status(value.column).alias("value_status"),
                 "region_code",
                 "is_region",
                 SOURCE_ROW,

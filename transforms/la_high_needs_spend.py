@@ -52,16 +52,19 @@ import polars as pl
 from sendflow.transforms import ees
 from sendflow.transforms.common import (
     SOURCE_ROW,
+    CellKind,
     Layout,
     SourceError,
     SourceInfo,
-    as_float,
+    cell_status,
+    cell_value,
+    cells,
     code_text,
     financial_year_in_text,
     harmonise_columns,
     header_key,
     match_columns,
-    status_of,
+    parse_cells,
 )
 
 DATASET = "la_high_needs_spend"
@@ -111,6 +114,7 @@ EES_OUTTURN = Layout(
     ),
     optional=(*_EES_COMMON_OPTIONAL, "net_per_capita_expenditure"),
     year_from="column",
+    cells=cells(CellKind.AMOUNT, "gross_expenditure", "income", "net_expenditure", *EES_PHASE_COLUMNS.values()),
 )
 EES_BUDGET = Layout(
     name="ees_s251_budget",
@@ -126,6 +130,9 @@ EES_BUDGET = Layout(
     ),
     optional=(*_EES_COMMON_OPTIONAL, "net_per_capita_planned_expenditure"),
     year_from="column",
+    cells=cells(
+        CellKind.AMOUNT, "gross_planned_expenditure", "income", "net_planned_expenditure", *EES_PHASE_COLUMNS.values()
+    ),
 )
 
 
@@ -238,6 +245,7 @@ BENCHMARKING = Layout(
     optional=(*_SHEET_PHASE_COLUMNS, *(f"{c} [2]" for c in _SHEET_BLOCK_COLUMNS)),
     year_from="title",
     allow_repeated=True,
+    cells=cells(CellKind.AMOUNT, *_SHEET_BLOCK_COLUMNS, *(f"{c} [2]" for c in _SHEET_BLOCK_COLUMNS)),
 )
 LAYOUTS: tuple[Layout, ...] = (EES_OUTTURN, EES_BUDGET, BENCHMARKING)
 
@@ -253,7 +261,7 @@ COLUMNS: tuple[str, ...] = (
 )
 
 _SECTION_TITLE = re.compile(r"^section\s+251\s+(budget|outturn)$", re.IGNORECASE)
-_LINE_CODE = r"^\s*(\d+(?:\.\d+)+)\s+"
+_LINE_CODE = r"^\s*([0-9]+(?:\.[0-9]+)+)\s+"
 
 
 def benchmarking_years(preamble: tuple[str, ...]) -> dict[str, str]:
@@ -274,13 +282,16 @@ def benchmarking_kinds(preamble: tuple[str, ...]) -> list[str]:
 
 
 def _typed(frame: pl.DataFrame) -> pl.DataFrame:
-    """Text columns `_<measure>` -> `<measure>_gbp` and `<measure>_status` (publisher symbol, 'x' if blank)."""
+    """Text columns `_<measure>` -> `<measure>_gbp` and `<measure>_status` (publisher symbol, 'x' if blank).
+    Every measure of every layout is a CellKind.AMOUNT cell (the layouts declare them so)."""
+    texts = [f"_{m}" for m in MEASURES]
+    kept = [c for c in frame.columns if c not in texts]
     typed = [
         expr
         for m in MEASURES
-        for expr in (as_float(f"_{m}").alias(f"{m}_gbp"), status_of(f"_{m}").alias(f"{m}_status"))
+        for expr in (cell_value(f"_{m}").alias(f"{m}_gbp"), cell_status(f"_{m}").alias(f"{m}_status"))
     ]
-    return frame.with_columns(typed).drop(f"_{m}" for m in MEASURES)
+    return parse_cells(frame, dict.fromkeys(texts, CellKind.AMOUNT)).select(*kept, *typed)
 
 
 def _from_ees(raw: pl.DataFrame, layout: Layout) -> pl.DataFrame:
@@ -377,22 +388,37 @@ def _blank(column: str) -> pl.Expr:
     return pl.col(column).cast(pl.String).str.strip_chars().fill_null("") == ""
 
 
+def _measure(column: str | None) -> tuple[pl.Expr, pl.Expr]:
+    """A measure's value and status from its parsed cell; a measure the line does not publish is NULL with
+    status 'x', as a blank cell would be."""
+    if column is None:
+        return pl.lit(None, dtype=pl.Float64), pl.lit("x")
+    return cell_value(column), cell_status(column)
+
+
 def _sheet_line(data: pl.DataFrame, la_code: str, kind: str, year: str, where: _SheetColumns) -> pl.DataFrame:
-    line, nothing = where.line, pl.lit(None, dtype=pl.String)
+    """One category's rows of one block, from the block's parsed cells (_sheet_block parses them once)."""
+    line = where.line
+    sources = {
+        "gross": where.total if line.gross == "total" else None,
+        "income": where.income,
+        "net": where.total,
+        **{p: where.phases.get(p) for p in PHASES},
+    }
     frame = data.select(
         code_text(la_code).alias("la_code"),
         pl.lit(year).alias("financial_year"),
         pl.lit(kind).alias("kind"),
         pl.lit(line.line_code).alias("line_code"),
         pl.lit(line.line_name).alias("line_name"),
-        (pl.col(where.total) if line.gross == "total" else nothing).alias("_gross"),
-        (pl.col(where.income) if where.income else nothing).alias("_income"),
-        pl.col(where.total).alias("_net"),
-        *((pl.col(where.phases[p]) if p in where.phases else nothing).alias(f"_{p}") for p in PHASES),
+        *(
+            expr.alias(f"{m}_{part}")
+            for m in MEASURES
+            for expr, part in zip(_measure(sources[m]), ("gbp", "status"), strict=True)
+        ),
         pl.lit(BENCHMARKING.name).alias("source_layout"),
         pl.col(SOURCE_ROW),
     )
-    frame = _typed(frame)
     if line.gross != "phases":
         return frame
     values = [pl.col(f"{p}_gbp") for p in PHASES]
@@ -412,6 +438,7 @@ def _sheet_block(data: pl.DataFrame, la_code: str, kind: str, suffix: str, year:
     where = [_sheet_columns(data.columns, line, suffix) for line in SHEET_LINES]
     used = [column for w in where for column in w.columns]
     present = data.filter(~pl.all_horizontal(_blank(c) for c in used))
+    present = parse_cells(present, dict.fromkeys(used, CellKind.AMOUNT))  # every block cell is the layout's AMOUNT
     return pl.concat([_sheet_line(present, la_code, kind, year, w) for w in where])
 
 

@@ -7,18 +7,27 @@ import polars as pl
 from sendflow.core.vocabulary import NEED_CODES
 from sendflow.transforms import ees
 from sendflow.transforms.common import (
+    INVALID_CELLS,
     SOURCE_ROW,
+    CellKind,
     Layout,
     SourceError,
     SourceInfo,
-    as_count,
-    as_float,
+    cell_status,
+    cell_value,
+    cells,
     code_text,
-    count_status,
     harmonise_columns,
+    invalid_cells,
+    parse_cells,
     spring_census_date,
 )
 
+# The performance tables' percentage columns. 2018-19 writes points (1.8), the 2023-24 re-save unrounded
+# fractions (0.0450819672131), DfE's 2022-23 tables '46.90%': one layout, so each file's cells say which.
+PERF_PERCENTAGES = ("PSENELSE", "PSENELK", "PNUMEAL", "PNUMUNCFL", "PNUMUNCLF", "PNUMFSMEVER")
+PERF_COUNTS = ("NOR", "TSENELSE", "TSENELK", "NORG", "NORB", "NUMEAL", "NUMENGFL", "NUMUNCFL", "NUMFSM",
+               "NUMFSMEVER", "NORFSMEVER")  # fmt: skip
 PERF_TABLES = Layout(
     name="perf_tables_census",
     dataset="school_census",
@@ -39,6 +48,7 @@ PERF_TABLES = Layout(
         "PNUMFSMEVER",
     ),
     year_from="external",
+    cells=(*cells(CellKind.COUNT, *PERF_COUNTS), *cells(CellKind.POINTS_OR_FRACTION, *PERF_PERCENTAGES)),
 )
 SEN_UNDERLYING = Layout(
     name="sen_school_level_underlying",
@@ -54,6 +64,13 @@ SEN_UNDERLYING = Layout(
         *(f"SUP_Primary_need_{code}" for code in NEED_CODES),
     ),
     year_from="column",
+    cells=cells(
+        CellKind.COUNT,
+        "Total pupils",
+        "SEN support",
+        "EHC plan",
+        *(f"{prefix}_Primary_need_{code}" for prefix in ("EHC", "SUP") for code in NEED_CODES),
+    ),
 )
 LAYOUTS: tuple[Layout, ...] = (PERF_TABLES, SEN_UNDERLYING)
 
@@ -76,35 +93,36 @@ COLUMNS: tuple[str, ...] = (
     "urn", "academic_year", "census_date", "la_code", "estab", "laestab", "school_type",
     "total_pupils", "total_pupils_status", "ehc_plan", "ehc_plan_status", "sen_support", "sen_support_status",
     "ehc_plan_pct", "sen_support_pct", *NEED_COLUMNS, *SUPPLEMENTARY_COUNTS, *SUPPLEMENTARY_PCTS,
-    "supplementary_status", "source_layout", SOURCE_ROW,
+    "supplementary_status", INVALID_CELLS, "source_layout", SOURCE_ROW,
 )  # fmt: skip
 
-
-def _fraction_or_percent(frame: pl.DataFrame, columns: tuple[str, ...]) -> float:
-    """Scale to 0-100: 2018-19 publishes percentages, the 2023-24 re-save unrounded fractions.
-
-    A file whose every percentage is at most 1 is taken as fractions; a school that truly had at most 1%
-    in a 0-100 file would then fail the count-consistency check rather than load wrong.
-    """
-    peak = frame.select(pl.max_horizontal([as_float(c).max() for c in columns])).item()
-    return 100.0 if peak is not None and peak <= 1.0 else 1.0
+# Source column -> table column, for the typed cells whose table column has a status column of its own.
+HEADLINE_PERF = {"NOR": "total_pupils", "TSENELSE": "ehc_plan", "TSENELK": "sen_support"}
+HEADLINE_SEN = {"Total pupils": "total_pupils", "EHC plan": "ehc_plan", "SEN support": "sen_support"}
+# The language and FSM columns: one status column, supplementary_status, says whether they are published
+# (by NUMEAL's cell, as it always has); a junk cell in any of them is named in invalid_cells.
+SUPPLEMENTARY_PERF = {
+    "NORG": "girls", "NORB": "boys", "NUMEAL": "eal_pupils", "NUMENGFL": "english_first_language_pupils",
+    "NUMUNCFL": "unclassified_language_pupils", "NUMFSM": "fsm_pupils", "NUMFSMEVER": "fsm_ever_6_pupils",
+    "NORFSMEVER": "fsm_ever_6_denominator",
+}  # fmt: skip
 
 
 def _counts_with_status(sources: dict[str, str]) -> list[pl.Expr]:
     """The headline counts, each with the status column that says why it is NULL."""
     return [
         expr
-        for target, source in sources.items()
-        for expr in (as_count(source).alias(target), count_status(source).alias(f"{target}_status"))
+        for source, target in sources.items()
+        for expr in (cell_value(source).alias(target), cell_status(source).alias(f"{target}_status"))
     ]
 
 
 def _from_perf_tables(raw: pl.DataFrame, academic_year: str) -> pl.DataFrame:
     # fill_null: a blank URN is not a national row; it must stay to fail validation.
     frame = harmonise_columns(raw, PERF_TABLES).filter(pl.col("URN").str.strip_chars().fill_null("") != "NAT")
-    scale = _fraction_or_percent(frame, ("PSENELSE", "PSENELK"))
-    supplementary_scale = _fraction_or_percent(frame, ("PNUMEAL", "PNUMFSMEVER"))
-    unclassified_pct = pl.coalesce(as_float("PNUMUNCFL"), as_float("PNUMUNCLF"))
+    frame = parse_cells(frame, PERF_TABLES)
+    unclassified_pct = pl.coalesce(cell_value("PNUMUNCFL"), cell_value("PNUMUNCLF"))
+    statusless = [*PERF_PERCENTAGES, *SUPPLEMENTARY_PERF]
     return frame.select(
         code_text("URN").alias("urn"),
         pl.lit(academic_year).alias("academic_year"),
@@ -112,21 +130,15 @@ def _from_perf_tables(raw: pl.DataFrame, academic_year: str) -> pl.DataFrame:
         code_text("ESTAB").alias("estab"),
         (code_text("LA") + code_text("ESTAB")).alias("laestab"),
         pl.col("SCHOOLTYPE").str.strip_chars().replace(SCHOOL_TYPE_HARMONISED).alias("school_type"),
-        *_counts_with_status({"total_pupils": "NOR", "ehc_plan": "TSENELSE", "sen_support": "TSENELK"}),
-        (as_float("PSENELSE") * scale).alias("ehc_plan_pct"),
-        (as_float("PSENELK") * scale).alias("sen_support_pct"),
-        as_count("NORG").alias("girls"),
-        as_count("NORB").alias("boys"),
-        as_count("NUMEAL").alias("eal_pupils"),
-        as_count("NUMENGFL").alias("english_first_language_pupils"),
-        as_count("NUMUNCFL").alias("unclassified_language_pupils"),
-        as_count("NUMFSM").alias("fsm_pupils"),
-        as_count("NUMFSMEVER").alias("fsm_ever_6_pupils"),
-        as_count("NORFSMEVER").alias("fsm_ever_6_denominator"),
-        (as_float("PNUMEAL") * supplementary_scale).alias("eal_pct"),
-        (unclassified_pct * supplementary_scale).alias("unclassified_language_pct"),
-        (as_float("PNUMFSMEVER") * supplementary_scale).alias("fsm_ever_6_pct"),
-        count_status("NUMEAL").alias("supplementary_status"),
+        *_counts_with_status(HEADLINE_PERF),
+        cell_value("PSENELSE").alias("ehc_plan_pct"),
+        cell_value("PSENELK").alias("sen_support_pct"),
+        *(cell_value(source).alias(target) for source, target in SUPPLEMENTARY_PERF.items()),
+        cell_value("PNUMEAL").alias("eal_pct"),
+        unclassified_pct.alias("unclassified_language_pct"),
+        cell_value("PNUMFSMEVER").alias("fsm_ever_6_pct"),
+        cell_status("NUMEAL").alias("supplementary_status"),
+        invalid_cells(statusless),
         pl.lit(PERF_TABLES.name).alias("source_layout"),
         pl.col(SOURCE_ROW),
     )
@@ -139,12 +151,13 @@ def _percent_of_total(count: str) -> pl.Expr:
 
 def _from_sen_underlying(raw: pl.DataFrame) -> pl.DataFrame:
     frame = harmonise_columns(raw, SEN_UNDERLYING)
-    frame = frame.filter(ees.at_level_or_unlabelled(ees.SCHOOL))
-    needs = [
-        as_count(f"{prefix}_Primary_need_{code}").alias(f"{target}_primary_need_{code}")
+    frame = parse_cells(frame.filter(ees.at_level_or_unlabelled(ees.SCHOOL)), SEN_UNDERLYING)
+    need_sources = {
+        f"{prefix}_Primary_need_{code}": f"{target}_primary_need_{code}"
         for prefix, target in (("EHC", "ehc"), ("SUP", "sen_support"))
         for code in NEED_CODES
-    ]
+    }
+    needs = [cell_value(source).alias(target) for source, target in need_sources.items()]
     typed = frame.select(
         code_text("URN").alias("urn"),
         ees.academic_year(),
@@ -152,8 +165,9 @@ def _from_sen_underlying(raw: pl.DataFrame) -> pl.DataFrame:
         code_text("estab").alias("estab"),
         pl.coalesce(code_text("laestab"), code_text("old_la_code") + code_text("estab")).alias("laestab"),
         pl.col("type_of_establishment").str.strip_chars().alias("school_type"),
-        *_counts_with_status({"total_pupils": "Total pupils", "ehc_plan": "EHC plan", "sen_support": "SEN support"}),
+        *_counts_with_status(HEADLINE_SEN),
         *needs,
+        invalid_cells(need_sources),
         pl.lit(SEN_UNDERLYING.name).alias("source_layout"),
         pl.col(SOURCE_ROW),
     )
@@ -181,7 +195,12 @@ def fct_school_census(raw: pl.DataFrame, source: SourceInfo) -> pl.DataFrame:
     frame = frame.with_columns(
         [
             pl.lit(
-                None, dtype=pl.String if c.endswith("_status") else pl.Float64 if c.endswith("_pct") else pl.Int64
+                None,
+                dtype=pl.String
+                if c.endswith("_status") or c == INVALID_CELLS
+                else pl.Float64
+                if c.endswith("_pct")
+                else pl.Int64,
             ).alias(c)
             for c in missing
         ]

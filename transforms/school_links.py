@@ -10,12 +10,16 @@ import polars as pl
 
 from sendflow.transforms.common import (
     SOURCE_ROW,
+    CellKind,
     Layout,
     SourceInfo,
+    cell_value,
+    cells,
     code_text,
     extract_date,
     harmonise_columns,
-    parse_dmy,
+    invalid_cells,
+    parse_cells,
 )
 
 ESTABLISHMENT_LINKS = Layout(
@@ -24,13 +28,14 @@ ESTABLISHMENT_LINKS = Layout(
     description="GIAS establishment links extract (predecessor and successor URNs)",
     required=("URN", "LinkURN", "LinkName", "LinkType", "LinkEstablishedDate"),
     year_from="snapshot",
+    cells=cells(CellKind.DATE, "LinkEstablishedDate"),
 )
 LAYOUTS: tuple[Layout, ...] = (ESTABLISHMENT_LINKS,)
 
 
 def school_link(raw: pl.DataFrame, source: SourceInfo) -> pl.DataFrame:
     """One row per link of an establishment, as at the extract's date."""
-    frame = harmonise_columns(raw, ESTABLISHMENT_LINKS)
+    frame = parse_cells(harmonise_columns(raw, ESTABLISHMENT_LINKS), ESTABLISHMENT_LINKS)
     snapshot = extract_date(frame, source, "LinkEstablishedDate", "links extract")
     return frame.select(
         code_text("URN").alias("urn"),
@@ -38,7 +43,8 @@ def school_link(raw: pl.DataFrame, source: SourceInfo) -> pl.DataFrame:
         pl.lit(snapshot, dtype=pl.Date).alias("snapshot_date"),
         pl.col("LinkName").str.strip_chars().alias("link_name"),
         pl.col("LinkType").str.strip_chars().alias("link_type"),
-        parse_dmy("LinkEstablishedDate").alias("link_established_date"),
+        cell_value("LinkEstablishedDate").alias("link_established_date"),
+        invalid_cells(["LinkEstablishedDate"]),
         pl.col(SOURCE_ROW),
     )
 

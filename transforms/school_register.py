@@ -8,16 +8,21 @@ from datetime import date
 import polars as pl
 
 from sendflow.transforms.common import (
+    INVALID_CELLS,
     SOURCE_ROW,
+    CellKind,
     Layout,
     SourceError,
     SourceInfo,
     academic_year_start,
+    cell_value,
+    cells,
     code_text,
     extract_date,
     harmonise_columns,
+    invalid_cells,
     match_columns,
-    parse_dmy,
+    parse_cells,
 )
 
 PERF_SCHOOL_INFORMATION = Layout(
@@ -41,6 +46,7 @@ PERF_SCHOOL_INFORMATION = Layout(
     ),
     optional=("LANAME", "AGELOW", "AGEHIGH"),
     year_from="external",
+    cells=(*cells(CellKind.DATE, "OPENDATE", "CLOSEDATE"), *cells(CellKind.COUNT, "AGELOW", "AGEHIGH")),
 )
 GIAS_ESTABLISHMENTS = Layout(
     name="gias_edubasealldata",
@@ -67,6 +73,10 @@ GIAS_ESTABLISHMENTS = Layout(
         "StatutoryHighAge",
     ),
     year_from="snapshot",
+    cells=(
+        *cells(CellKind.DATE, "OpenDate", "CloseDate", "LastChangedDate"),
+        *cells(CellKind.COUNT, "StatutoryLowAge", "StatutoryHighAge"),
+    ),
 )
 LAYOUTS: tuple[Layout, ...] = (PERF_SCHOOL_INFORMATION, GIAS_ESTABLISHMENTS)
 
@@ -82,7 +92,7 @@ SNAPSHOT_COLUMNS: tuple[str, ...] = (
     "urn", "snapshot_date", "laestab", "la_code", "estab", "school_name", "establishment_type",
     "establishment_group", "phase", "school_status", "is_open", "open_date", "close_date",
     "statutory_low_age", "statutory_high_age", "trust_id", "trust_name", "trust_type", "has_trust_info",
-    "source_layout", SOURCE_ROW,
+    "source_layout", INVALID_CELLS, SOURCE_ROW,
 )  # fmt: skip
 
 
@@ -122,31 +132,32 @@ GIAS_SOURCE_COLUMNS = {
     "trust_name": "Trusts (name)",
 }  # fmt: skip
 _CODES = ("urn", "la_code", "estab", "laestab", "trust_id")
-_DATES = ("open_date", "close_date")
-_AGES = ("statutory_low_age", "statutory_high_age")
 
 
-def _register_columns(sources: dict[str, str]) -> list[pl.Expr]:
+def _register_columns(layout: Layout, sources: dict[str, str]) -> list[pl.Expr]:
+    """Codes as text, the layout's typed cells (dates, ages) as their kind, the rest as stripped text; a typed
+    cell that does not parse is named in invalid_cells (the register has no status columns)."""
+    typed_cells = {column for column, _ in layout.cells}
+
     def typed(target: str, source: str) -> pl.Expr:
         if target in _CODES:
             return code_text(source)
-        if target in _DATES:
-            return parse_dmy(source)
-        if target in _AGES:
-            return code_text(source).cast(pl.Int64, strict=False)
+        if source in typed_cells:
+            return cell_value(source)
         return pl.col(source).str.strip_chars().replace("", None)
 
     status = pl.col(sources["school_status"]).str.strip_chars()
     return [
         *(typed(target, source).alias(target) for target, source in sources.items()),
         status.is_in(OPEN_STATUSES).alias("is_open"),
+        invalid_cells(column for column, _ in layout.cells),
         pl.col(SOURCE_ROW),
     ]
 
 
 def _from_perf_tables(raw: pl.DataFrame, source: SourceInfo) -> pl.DataFrame:
-    return harmonise_columns(raw, PERF_SCHOOL_INFORMATION).select(
-        *_register_columns(PERF_SOURCE_COLUMNS),
+    return parse_cells(harmonise_columns(raw, PERF_SCHOOL_INFORMATION), PERF_SCHOOL_INFORMATION).select(
+        *_register_columns(PERF_SCHOOL_INFORMATION, PERF_SOURCE_COLUMNS),
         pl.lit(_perf_snapshot_date(source)).alias("snapshot_date"),
         _phase_from_flags().alias("phase"),
         pl.lit(None, dtype=pl.String).alias("trust_id"),
@@ -159,12 +170,12 @@ def _from_perf_tables(raw: pl.DataFrame, source: SourceInfo) -> pl.DataFrame:
 
 def _from_gias(raw: pl.DataFrame, source: SourceInfo) -> pl.DataFrame:
     has_trust_info = bool(match_columns(raw.columns, ["Trusts (code)"]))
-    frame = harmonise_columns(raw, GIAS_ESTABLISHMENTS)
+    frame = parse_cells(harmonise_columns(raw, GIAS_ESTABLISHMENTS), GIAS_ESTABLISHMENTS)
     snapshot = extract_date(frame, source, "LastChangedDate", "GIAS extract")
     trust_flag = pl.col("TrustSchoolFlag (name)").str.strip_chars()
     trust_type = trust_flag.replace_strict(TRUST_TYPES, default=None)
     return frame.select(
-        *_register_columns(GIAS_SOURCE_COLUMNS),
+        *_register_columns(GIAS_ESTABLISHMENTS, GIAS_SOURCE_COLUMNS),
         # Foundation trusts are listed too; dim_trust holds academy trusts only.
         pl.when(trust_type.is_in(ACADEMY_TRUST_TYPES)).then(code_text("Trusts (code)")).alias("trust_id"),
         (code_text("LA (code)") + code_text("EstablishmentNumber")).alias("laestab"),

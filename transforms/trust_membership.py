@@ -10,13 +10,18 @@ from __future__ import annotations
 import polars as pl
 
 from sendflow.transforms.common import (
+    INVALID_CELLS,
     SOURCE_ROW,
+    CellKind,
     Layout,
     SourceInfo,
+    cell_value,
+    cells,
     code_text,
     extract_date,
     harmonise_columns,
-    parse_dmy,
+    invalid_cells,
+    parse_cells,
 )
 
 GROUP_LINKS = Layout(
@@ -38,6 +43,7 @@ GROUP_LINKS = Layout(
         "LA (code)",
     ),
     year_from="snapshot",
+    cells=cells(CellKind.DATE, "Joined date", "Open date", "Closed Date"),
 )
 LAYOUTS: tuple[Layout, ...] = (GROUP_LINKS,)
 
@@ -47,13 +53,13 @@ ACADEMY_TRUST_TYPES = ("Multi-academy trust", "Single-academy trust")
 SNAPSHOT_COLUMNS = (
     "urn", "snapshot_date", "group_uid", "group_ref", "group_name", "group_type", "group_status",
     "companies_house_number", "joined_date", "group_open_date", "group_closed_date", "school_name",
-    "establishment_type", "phase", "la_code", SOURCE_ROW,
+    "establishment_type", "phase", "la_code", INVALID_CELLS, SOURCE_ROW,
 )  # fmt: skip
 
 
 def trust_membership_snapshot(raw: pl.DataFrame, source: SourceInfo) -> pl.DataFrame:
     """One row per establishment per group it belongs to, as at the extract's date."""
-    frame = harmonise_columns(raw, GROUP_LINKS)
+    frame = parse_cells(harmonise_columns(raw, GROUP_LINKS), GROUP_LINKS)
     snapshot = extract_date(frame, source, "Joined date", "group-links extract")
     return frame.select(
         code_text("URN").alias("urn"),
@@ -64,13 +70,14 @@ def trust_membership_snapshot(raw: pl.DataFrame, source: SourceInfo) -> pl.DataF
         pl.col("Group Type").str.strip_chars().alias("group_type"),
         pl.col("Group Status").str.strip_chars().alias("group_status"),
         code_text("Companies House Number").alias("companies_house_number"),
-        parse_dmy("Joined date").alias("joined_date"),
-        parse_dmy("Open date").alias("group_open_date"),
-        parse_dmy("Closed Date").alias("group_closed_date"),
+        cell_value("Joined date").alias("joined_date"),
+        cell_value("Open date").alias("group_open_date"),
+        cell_value("Closed Date").alias("group_closed_date"),
         pl.col("EstablishmentName").str.strip_chars().alias("school_name"),
         pl.col("TypeOfEstablishment (name)").str.strip_chars().alias("establishment_type"),
         pl.col("PhaseOfEducation (name)").str.strip_chars().alias("phase"),
         code_text("LA (code)").alias("la_code"),
+        invalid_cells(column for column, _ in GROUP_LINKS.cells),
         pl.col(SOURCE_ROW),
     )
 

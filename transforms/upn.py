@@ -15,13 +15,17 @@ CHECK_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
 LETTER_VALUES = {letter: value for value, letter in enumerate(CHECK_LETTERS)}
 # Why a UPN is not usable, as the pupil census records it (never the UPN itself).
 UPN_STATUSES = ("permanent", "temporary", "missing", "wrong_length", "bad_characters", "wrong_check_letter")
+# Anything shaped like a UPN, valid or not, inside free text such as a file name: a letter, 11 digits, then
+# a digit (permanent) or a letter (temporary), in either case, since a name typed by hand may lower it.
+# Only a pupil has one, so it is redacted wherever it is shown, whatever the dataset.
+UPN_SHAPED = r"[A-Za-z][0-9]{11}[0-9A-Za-z]"
 
 
 def _body_value(upn: pl.Expr, position: int) -> pl.Expr:
     char = upn.str.slice(position - 1, 1)
     if position == 13:
         return (
-            pl.when(char.str.contains(r"^\d$"))
+            pl.when(char.str.contains(r"^[0-9]$"))
             .then(char.cast(pl.Int64, strict=False))
             .otherwise(char.replace_strict(LETTER_VALUES, default=None, return_dtype=pl.Int64))
         )
@@ -38,8 +42,8 @@ def upn_status(column: str) -> pl.Expr:
     """'permanent' or 'temporary' for a usable UPN, else why not. Nothing is corrected: a lower-case
     letter or stray space makes the UPN unusable, as the DfE's own validation does."""
     upn = pl.col(column)
-    permanent = upn.str.contains(r"^[A-HJ-NP-RT-Z]\d{12}$")
-    temporary = upn.str.contains(r"^[A-HJ-NP-RT-Z]\d{11}[A-HJ-NP-RT-Z]$")
+    permanent = upn.str.contains(r"^[A-HJ-NP-RT-Z][0-9]{12}$")
+    temporary = upn.str.contains(r"^[A-HJ-NP-RT-Z][0-9]{11}[A-HJ-NP-RT-Z]$")
     return (
         pl.when(upn.is_null() | (upn == "")).then(pl.lit("missing"))
         .when(upn.str.len_chars() != 13).then(pl.lit("wrong_length"))

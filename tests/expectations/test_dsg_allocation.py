@@ -38,3 +38,18 @@ def test_la_rows_that_do_not_add_up_to_england_reject_the_file_naming_block_and_
     failure = result.table_failures[0]
     assert "la_rows_sum_to_england" in failure and "high_needs/before_deductions" in failure
     assert "difference -1" in failure
+
+
+def test_an_la_numbered_in_another_script_is_quarantined_by_name() -> None:
+    # Before: '\d' in the suite let '٢٠٢' through to la_code_known only; now the format check names it.
+    result = check(ENGLAND, CAMDEN, ["٢٠٤", *HACKNEY[1:]])
+
+    assert set(result.quarantine["source_row_number"]) == {5}
+    assert "la_code_is_three_digits (la_code='٢٠٤')" in result.quarantine["reasons"][0]
+
+
+def test_an_impossible_amount_is_quarantined_not_a_crash() -> None:
+    result = check(ENGLAND, CAMDEN, [*HACKNEY[:4], "1e400", *HACKNEY[5:]])
+
+    assert set(result.quarantine["source_row_number"]) == {5}
+    assert "amount_is_number_or_symbol (amount_status='invalid:1e400')" in result.quarantine["reasons"][0]

@@ -155,3 +155,13 @@ def test_suite_grain_names_the_la_year_measure_and_breakdown() -> None:
     assert SUITE.table == "la_ehcp_observation"
     assert all(word in SUITE.grain for word in ("LA", "'ENG'", "calendar year", "measure", "breakdown", "release"))
     assert SUITE.reconciliations == ()  # slices of a file must load: LA-to-England sums are a realdata test
+
+
+def test_codes_and_counts_in_other_scripts_are_quarantined_by_name() -> None:
+    raw = raw_caseload(ENGLAND, with_(CAMDEN, old_la_code="٢٠٢"), with_(CITY, ehcplans="٣١"))
+    result = validate(observations(raw), SUITE, raw, engine="polars")
+
+    reasons = dict(zip(result.quarantine[SOURCE_ROW], result.quarantine["reasons"], strict=True))
+    assert set(reasons) == {3, 4}
+    assert {"la_code_is_three_digits_or_eng", "la_code_known"} <= failed_checks(reasons[3])
+    assert "value_is_number_or_symbol (value_status='invalid:٣١')" in reasons[4]

@@ -108,3 +108,14 @@ def test_kind_and_prefixed_codes_are_checked() -> None:
 def test_an_empty_file_fails_the_table_check() -> None:
     result = check()
     assert result.table_failures and "file_has_la_rows" in result.table_failures[0]
+
+
+def test_codes_and_amounts_in_other_scripts_are_quarantined_by_name() -> None:
+    rows = (PLACE, with_(TOP_UP, old_la_code="٢٠١"), with_(PLACE, old_la_code="202", gross_expenditure="٠"))
+    fact = fct_la_high_needs_spend(raw_outturn(*rows), SourceInfo(layout=EES_OUTTURN.name, source_name="s251.csv"))
+    result = validate(fact, SUITE, engine="polars")
+
+    reasons = dict(zip(result.quarantine[SOURCE_ROW], result.quarantine["reasons"], strict=True))
+    assert set(reasons) == {3, 4}
+    assert "la_code_is_three_digits (la_code='٢٠١')" in reasons[3]
+    assert "gross_is_number_or_symbol (gross_status='invalid:٠')" in reasons[4]

@@ -178,3 +178,90 @@ def test_sen_underlying_unreadable_year_is_quarantined() -> None:
     result = validate(fct_school_census(sen_raw(["202223", "2022"], ["100000", "100001"]), SEN), SUITE)
     assert result.quarantine[SOURCE_ROW].to_list() == [3]
     assert failed_checks(result.quarantine["reasons"].item()) == {"academic_year_present"}
+
+
+# --- codes in ASCII digits only; supplementary counts checked; junk in status-less cells named ----------
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        # Before: '\d' matched Arabic-Indic digits and the URN was published.
+        ({"URN": "١٠٠٠٤٠"}, {"urn_is_six_digits"}),
+        ({"LA": "٢٠١"}, {"la_code_is_three_digits", "la_code_known"}),
+        ({"ESTAB": "３６１４"}, {"estab_is_four_digits"}),
+        ({"NOR": "٢٠٠"}, {"total_pupils_is_number_or_symbol"}),
+        ({"NOR": "inf"}, {"total_pupils_is_number_or_symbol"}),
+        ({"PSENELSE": "5,0"}, {"every_typed_cell_is_a_number_or_symbol"}),
+    ],
+    ids=lambda value: "+".join(sorted(value)) if isinstance(value, set) else None,
+)
+def test_other_scripts_and_impossible_numbers_are_quarantined_by_name(
+    changes: dict[str, str], expected: set[str]
+) -> None:
+    result = validate(census(raw_census(OTHER, with_(CLEAN, **changes))), SUITE, engine="polars")
+    assert result.quarantine[SOURCE_ROW].to_list() == [3]
+    assert failed_checks(result.quarantine["reasons"].item()) == expected
+
+
+SUPPLEMENTARY = ("NORG", "NORB", "NUMEAL", "NUMENGFL", "NUMUNCFL", "PNUMEAL", "NUMFSM", "NUMFSMEVER", "NORFSMEVER")
+# 973 pupils: 480 girls and 490 boys (3 pupils of neither), 100 + 870 + 3 by first language, 200 FSM-ever-6 of 900.
+PLAIN = ("480", "490", "100", "870", "3", "10.3", "150", "200", "900")
+
+
+def check_supplementary(engine: str = "polars", **changes: str) -> Validation:
+    """The row through the real transform and the suite; the Polars translation of the suite by default, for
+    speed (tests/expectations/test_engines.py holds the two engines to the same answers)."""
+    row = {**dict(zip(HEADER, with_(CLEAN, NOR="973", PSENELSE="1.0", PSENELK="3.1"), strict=True)),
+           **dict(zip(SUPPLEMENTARY, PLAIN, strict=True)), **changes}  # fmt: skip
+    frame = pl.DataFrame([row], schema=dict.fromkeys(row, pl.String))
+    raw = frame.with_row_index(SOURCE_ROW, offset=2).with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
+    return validate(census(raw), SUITE, engine=engine)
+
+
+def test_plain_supplementary_counts_pass() -> None:
+    assert check_supplementary().quarantine.is_empty()
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        # Before: loaded (the issue's case: a million girls at a school of 973).
+        ({"NORG": "1000000"}, {"girls_within_total_pupils", "girls_plus_boys_within_total_pupils"}),
+        ({"NORG": "490", "NORB": "490"}, {"girls_plus_boys_within_total_pupils"}),
+        ({"NUMEAL": "974"}, {"eal_pupils_within_total_pupils", "language_groups_within_total_pupils"}),
+        ({"NUMENGFL": "871"}, {"language_groups_within_total_pupils"}),
+        ({"NUMFSM": "980"}, {"fsm_pupils_within_total_pupils"}),
+        ({"NUMFSMEVER": "901"}, {"fsm_ever_6_pupils_within_denominator"}),
+        ({"NORFSMEVER": "974"}, {"fsm_ever_6_denominator_within_total_pupils"}),
+        ({"NORB": "-5"}, {"boys_non_negative"}),
+        ({"PNUMEAL": "103"}, {"eal_pct_in_range"}),
+        ({"NUMEAL": "oops"}, {"supplementary_is_number_or_symbol", "every_typed_cell_is_a_number_or_symbol"}),
+        ({"NORG": "٤٨٠"}, {"every_typed_cell_is_a_number_or_symbol"}),
+        ({"PNUMEAL": "1e400"}, {"every_typed_cell_is_a_number_or_symbol"}),
+    ],
+    ids=lambda value: "+".join(sorted(value)) if isinstance(value, set) else None,
+)
+def test_supplementary_counts_are_checked_against_the_headcount(changes: dict[str, str], expected: set[str]) -> None:
+    result = check_supplementary(**changes)
+    assert failed_checks(result.quarantine["reasons"].item()) == expected
+
+
+def test_a_junk_cell_is_named_in_the_reason() -> None:
+    reasons = check_supplementary("gx", NORG="٤٨٠", PNUMEAL="1e400").quarantine["reasons"].item()
+    assert "invalid_cells='PNUMEAL, NORG'" in reasons
+
+
+def test_symbols_in_supplementary_counts_are_not_junk() -> None:
+    assert check_supplementary(NORG="c", NUMEAL="NA", PNUMEAL="x").quarantine.is_empty()
+
+
+def test_sen_underlying_negative_or_junk_need_counts_are_quarantined() -> None:
+    frame = sen_raw(["202223"] * 3, ["100000", "100001", "100002"]).with_columns(
+        pl.Series("EHC_Primary_need_asd", ["4", "-1", "four"])
+    )
+    result = validate(fct_school_census(frame, SEN), SUITE, engine="polars")
+    reasons = dict(zip(result.quarantine[SOURCE_ROW], result.quarantine["reasons"], strict=True))
+    assert set(reasons) == {3, 4}
+    assert failed_checks(reasons[3]) == {"ehc_primary_need_asd_non_negative"}
+    assert failed_checks(reasons[4]) == {"every_typed_cell_is_a_number_or_symbol"}

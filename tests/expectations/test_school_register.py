@@ -119,3 +119,9 @@ def test_clean_gias_snapshot_with_trusts_passes() -> None:
 def test_non_numeric_trust_id_is_quarantined() -> None:
     bad = (*ACADEMY[:9], "TR02044", "Oak Trust", ACADEMY[11])
     assert only_row_3_fails(check_gias(MAINTAINED, bad)) == {"trust_id_is_numeric"}
+
+
+def test_a_urn_in_another_script_and_an_unreadable_date_are_quarantined_by_name() -> None:
+    result = check(OPEN, with_(CLOSED, URN="١٠٠٠٠٢", OPENDATE="01-09-10"))
+    assert only_row_3_fails(result) == {"urn_is_six_digits", "every_typed_cell_is_a_date_or_number"}
+    assert "invalid_cells='OPENDATE'" in result.quarantine["reasons"].item()

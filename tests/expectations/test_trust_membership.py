@@ -36,3 +36,15 @@ def test_the_same_school_and_group_twice_in_one_extract_is_quarantined() -> None
 
     assert result.quarantine.height == 2
     assert all("one_row_per_school_and_group" in r for r in result.quarantine["reasons"])
+
+
+def test_a_urn_in_another_script_and_an_unreadable_joined_date_are_named() -> None:
+    result = validate(
+        extract(date(2024, 1, 1), ("140001", *A, "01-09-2019", ""), ("١٤٠٠٠٢", *A, "1 Sept 2019", "")),
+        SUITE,
+        engine="polars",
+    )
+
+    reasons = dict(zip(result.quarantine["source_row_number"], result.quarantine["reasons"], strict=True))
+    assert set(reasons) == {3}
+    assert "urn_is_six_digits" in reasons[3] and "invalid_cells='Joined date'" in reasons[3]

@@ -205,3 +205,23 @@ def test_the_watcher_on_its_own_loads_what_lands_and_refuses_what_is_unsafe(
     assert any(line.startswith("refused: elsewhere.csv is a symbolic link") for line in lines)
     assert _loads(settings) == [("loaded", CENSUS.name)]
     assert not list((settings.landing_dir / "processing").iterdir())
+
+
+def test_one_run_offers_every_file_whatever_one_of_them_does(sendflow_env: Settings, tmp_path: Path) -> None:
+    """A field far past every limit, a file that is not there, and a sound file: each gets its own outcome
+    and ledger row, in the order given, and the sound file loads (one bad file once ended the whole run)."""
+    header, first = CENSUS.read_text(encoding="utf-8").splitlines()[:2]
+    giant = tmp_path / "giant_census_2023-24.csv"
+    cells = first.split(",")
+    cells[3] = "x" * (9 * 1024 * 1024)  # past Python's csv limit as well as the project's
+    giant.write_text(f"{header}\n{','.join(cells)}\n", encoding="utf-8")
+
+    outcomes = with_task_runner(sendflow_env)([str(giant), str(tmp_path / "gone_2023-24.csv"), str(CENSUS)])
+
+    assert [str(o.status) for o in outcomes] == ["rejected", "failed", "loaded"]
+    assert "row 2, column 'SCHOOLTYPE'" in outcomes[0].message and "limit" in outcomes[0].message
+    assert "FileNotFoundError" in outcomes[1].message
+    # The files run side by side, so their ledger rows may be written in any order: matched by name.
+    assert sorted(_loads(sendflow_env), key=lambda row: row[1]) == [
+        ("loaded", CENSUS.name), ("rejected", giant.name), ("failed", "gone_2023-24.csv"),
+    ]  # fmt: skip

@@ -253,6 +253,10 @@ def _other_newline(text: Text, base: Base) -> bytes:
     return other.bytes()
 
 
+def _no_header(text: Text, base: Base) -> bytes:
+    return text.bytes(text.lines[: text.header_index] + text.lines[text.header_index + 1 :])
+
+
 def _mixed_refused(text: Text, base: Base) -> Expected:
     """Refused naming a line of the two (a file with a UTF-8 BOM is UTF-8 throughout: its first Windows-1252
     byte is the one refused, on its own line; without one, the second encoding met is the line refused)."""
@@ -296,6 +300,8 @@ FAMILIES: tuple[Family, ...] = (
            _cell('=HYPERLINK("http://example.invalid","open")'), lambda text, base: Expected(LoadStatus.LOADED)),
     Family("blank_lines_mid_file", "two blank lines in the middle of the file", _blank_lines, _same),
     Family("other_line_endings", "the same rows with the other line ending (CRLF <-> LF)", _other_newline, _same),
+    Family("header_row_missing", "the header row left out: the first row is data", _no_header,
+           _rejected()),
     Family("bom_only", "a file holding nothing but a UTF-8 byte-order mark", lambda text, base: codecs.BOM_UTF8,
            _rejected("empty")),
 )  # fmt: skip

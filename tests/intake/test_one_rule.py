@@ -16,10 +16,10 @@ import pytest
 
 import sendflow.intake.decoding
 from sendflow.intake.decoding import Decoder, decode
-from sendflow.intake.structure import ROW_PROBLEMS
 from sendflow.intake.delimited import batches
 from sendflow.intake.raw import RawTable, Rejection
 from sendflow.intake.reader import HEAD_BYTES, read_head, read_table
+from sendflow.intake.structure import ROW_PROBLEMS
 from sendflow.registry.datasets import all_layouts
 from sendflow.transforms.common import SOURCE_ROW, Layout
 

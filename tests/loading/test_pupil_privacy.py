@@ -26,19 +26,23 @@ def test_a_pupil_level_load_prints_its_reconciliation_and_leaks_nothing(
     caplog.set_level(logging.DEBUG)
     rows = pupils(School("201", "3614", pupils=244, ehc=11, support=59))  # URN 100000's published counts
     rows[7] = {**rows[7], "UPN": rows[7]["UPN"].lower()}  # one quarantined row, whose UPN must not show
-    returns = write_csv(tmp_path / "aldgate_spring_2024.csv", rows)
+    # Named, as a hand-made export may be, with a pupil's UPN and surname: neither may be shown.
+    returns = write_csv(tmp_path / f"{rows[3]['UPN']}_{rows[3]['Surname']}_spring_2024.csv", rows)
     assert main(["ingest", str(SAMPLE_DIR / "england_census_2023-24.csv")]) == 0
 
     assert main(["ingest", str(returns)]) == 0
 
     out = capsys.readouterr().out
-    assert "aldgate_spring_2024.csv: loaded (pupil_census" in out
+    assert "~_~-~_spring_2024.csv: loaded (pupil_census" in out
     assert "Reconciliation against the published school census: 1 school census(es), 1 with differences" in out
     secrets = personal_values(rows) | {rows[7]["UPN"]}
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert not [s for s in secrets if s in out or s in logged]
     assert not [s for s in secrets if s in _prefect_log_text()]
     assert not [s for s in secrets if s in _prefect_artifact_text()]
+    task_runs = _prefect_task_run_names()
+    assert "ingest ~_~-~_spring_2024.csv" in task_runs
+    assert not [s for s in secrets if s in "\n".join(task_runs)]
     pages = list((sendflow_env.data_docs_dir / "pupil_census").glob("*.html"))
     assert pages, "the pupil-level validation has its GX Data Docs page"
     assert not [s for s in secrets for page in pages if s in page.read_text()]
@@ -49,6 +53,13 @@ def _prefect_log_text() -> str:
 
     with get_client(sync_client=True) as client:
         return "\n".join(log.message for log in client.read_logs())
+
+
+def _prefect_task_run_names() -> list[str]:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return [run.name for run in client.read_task_runs()]
 
 
 def _prefect_artifact_text() -> str:

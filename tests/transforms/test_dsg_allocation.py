@@ -91,3 +91,19 @@ def test_symbols_become_null_with_status() -> None:
 
     row = facts.filter((pl.col("block") == "high_needs") & (pl.col("basis") == "before_deductions"))
     assert row["amount_gbp"].item() is None and row["amount_status"].item() == "x"
+
+
+def test_an_la_numbered_in_another_script_stays_a_fact_for_the_suite_to_name() -> None:
+    # Dropping it would leave the LA rows short of ENGLAND with no row to say why.
+    arabic = ["٢٠٢", *CAMDEN[1:]]
+    facts = build(sheet(ENGLAND, arabic, HACKNEY), SourceInfo("x", "x.ods", preamble=TITLE))["fct_la_dsg_allocation"]
+    assert set(facts["la_code"]) == {"٢٠٢", "204"}
+
+
+@pytest.mark.parametrize("amount", ["inf", "1e400", "99999999999999999999999", "１００"])
+def test_impossible_amounts_are_invalid_on_their_row(amount: str) -> None:
+    row = [*CAMDEN[:4], amount, *CAMDEN[5:]]
+    facts = build(sheet(ENGLAND, row), SourceInfo("x", "x.ods", preamble=TITLE))["fct_la_dsg_allocation"]
+
+    cell = facts.filter((pl.col("block") == "high_needs") & (pl.col("basis") == "before_deductions"))
+    assert cell["amount_gbp"].item() is None and cell["amount_status"].item() == f"invalid:{amount}"

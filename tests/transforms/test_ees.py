@@ -63,3 +63,9 @@ def test_a_dataset_keeps_its_level_and_rows_without_one() -> None:
     frame = pl.DataFrame({"geographic_level": LEVELS}, schema={"geographic_level": pl.String})
     kept = frame.filter(ees.at_level_or_unlabelled(ees.SCHOOL))["geographic_level"].to_list()
     assert kept == ["School", None]
+
+
+def test_a_time_period_in_another_script_gives_no_year() -> None:
+    frame = pl.DataFrame({"time_period": ["٢٠٢٣٢٤", "２０２４", "20٢٣٢٤"]})
+    years = frame.select(ees.academic_year(), ees.calendar_year())
+    assert years.rows() == [(None, None), (None, None), (None, None)]

@@ -456,3 +456,24 @@ def test_fct_keeps_breakdowns_only_older_releases_publish() -> None:
     fact = fct_la_ehcp(pl.DataFrame(rows))
 
     assert dict(zip(fact["breakdown"], fact["release"], strict=True)) == {"age:0-4": 2022, "age:3": 2025}
+
+
+def test_foreign_digits_and_impossible_numbers_are_invalid_not_null_or_a_crash() -> None:
+    frame = newplans_2025().with_columns(
+        pl.Series("new_ehc_plans", ["٩٧٧٤٧", "inf", "1e400", "99999999999999999999999"])
+    )
+
+    observed = la_ehcp_observation(frame, source(NEWPLANS_2025.name)).filter(
+        ~pl.col("breakdown").str.starts_with("setting:")
+    )
+
+    assert observed.sort(SOURCE_ROW)["value"].to_list() == [None] * 4
+    assert observed.sort(SOURCE_ROW)["value_status"].to_list() == [
+        "invalid:٩٧٧٤٧", "invalid:inf", "invalid:1e400", "invalid:99999999999999999999999",
+    ]  # fmt: skip
+
+
+def test_every_layout_types_exactly_the_columns_it_loads() -> None:
+    for layout in LAYOUTS:
+        loaded = {value.column for value in SHAPES[layout.name].values}
+        assert {column for column, _ in layout.cells} == loaded, layout.name

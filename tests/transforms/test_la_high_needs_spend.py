@@ -342,3 +342,28 @@ def test_build_returns_the_fact_table_only() -> None:
 def test_unknown_layout_raises() -> None:
     with pytest.raises(ValueError, match="no layout"):
         fct_la_high_needs_spend(outturn_2023_24(), SourceInfo(layout="nonsense", source_name="x.csv"))
+
+
+def test_ees_impossible_amounts_are_invalid_and_a_foreign_line_code_is_no_code() -> None:
+    frame = outturn_2023_24().with_columns(
+        pl.when(pl.col(SOURCE_ROW) == 3)
+        .then(pl.lit("1e400"))
+        .otherwise(pl.col("gross_expenditure"))
+        .alias("gross_expenditure"),
+        pl.when(pl.col(SOURCE_ROW) == 4)
+        .then(pl.lit("١.٢.٢ Top-up funding"))
+        .otherwise(pl.col("category_of_expenditure"))
+        .alias("category_of_expenditure"),
+    )
+    fact = fct_la_high_needs_spend(frame, ees(EES_OUTTURN.name))
+    assert fact["gross_gbp"][1] is None and fact["gross_status"][1] == "invalid:1e400"
+    assert fact["line_code"][2] is None  # the suite's line_code_present then names the row
+
+
+def test_sheet_an_impossible_phase_amount_leaves_gross_null_with_its_invalid_status() -> None:
+    budget = list(BUDGET)
+    budget[8] = "inf"  # the first top-up's early years phase
+    fact = sheet_fact(la_row("831", "Derby", tuple(budget), OUTTURN))
+    top_up = line(fact, "831", "budget", "1.2.1+1.2.2+1.2.4+1.2.11")
+    assert top_up["early_years_gbp"] is None and top_up["early_years_status"] == "invalid:inf"
+    assert top_up["gross_gbp"] is None and top_up["gross_status"] == "invalid:inf"

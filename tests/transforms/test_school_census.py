@@ -7,7 +7,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from sendflow.transforms.common import SOURCE_ROW, SourceInfo
+from sendflow.transforms.common import INVALID_CELLS, SOURCE_ROW, SourceError, SourceInfo
 from sendflow.transforms.school_census import COLUMNS, PERF_TABLES, SEN_UNDERLYING, build, fct_school_census
 
 
@@ -300,3 +300,57 @@ def test_perf_tables_row_with_a_blank_urn_is_kept_for_validation() -> None:
     fact = fct_school_census(frame, perf("2018/19"))
     assert fact[SOURCE_ROW].to_list() == [2, 3, 4]
     assert fact["urn"].to_list()[0] is None
+
+
+# --- every typed cell parsed, or with a status, or named in invalid_cells -------------------------------
+
+
+def test_perf_tables_percentages_written_with_a_percent_sign_load_on_0_to_100() -> None:
+    # DfE's 2022-23 tables write '46.90%'. Before: every percentage of such a file was NULL, without a word.
+    frame = census_2018_19().with_columns(
+        pl.Series("PSENELSE", ["1.75%", "0.00%", "0%", "1.60%"]),
+        pl.Series("PSENELK", ["17.54%", "7.71%", "63.46%", "12.60%"]),
+        pl.Series("PNUMEAL", ["49.47%", "NA", "21.15%", "1%"]),
+    )
+    fact = fct_school_census(frame, perf("2022/23"))
+    assert fact["ehc_plan_pct"].to_list() == pytest.approx([1.75, 0.0, 0.0])
+    assert fact["sen_support_pct"].to_list() == pytest.approx([17.54, 7.71, 63.46])
+    assert fact["eal_pct"].to_list()[0] == pytest.approx(49.47)
+    assert fact[INVALID_CELLS].to_list() == [None, None, None]
+
+
+def test_perf_tables_percent_signs_mixed_with_bare_fractions_are_refused_naming_rows() -> None:
+    frame = census_2023_24().with_columns(pl.Series("PSENELSE", ["5%", "0.13", "0.99"]))
+    with pytest.raises(SourceError, match=r"PSENELSE mixes .*\(rows 2\).*\(rows 3\)"):
+        fct_school_census(frame, perf("2023/24"))
+
+
+@pytest.mark.parametrize("nor", ["٣٤٤", "２４４", "inf", "NaN", "1e400", "99999999999999999999999"])
+def test_perf_tables_foreign_digits_and_impossible_numbers_are_invalid_not_null_or_a_crash(nor: str) -> None:
+    # Before: Arabic-Indic and full-width digits gave NULL with no status; inf, 1e400 and 1e23 failed the
+    # whole file with an Int64 cast error naming no row.
+    frame = census_2018_19().with_columns(pl.Series("NOR", [nor, "752", "52", "1"]))
+    fact = fct_school_census(frame, perf("2018/19"))
+    assert fact["total_pupils"].to_list() == [None, 752, 52]
+    assert fact["total_pupils_status"].to_list() == [f"invalid:{nor}", None, None]
+
+
+def test_perf_tables_junk_in_a_column_without_a_status_is_named_in_invalid_cells() -> None:
+    frame = census_2018_19().with_columns(
+        pl.Series("NORG", ["١٤١", "752", "20", "1"]),
+        pl.Series("PSENELK", ["17.5", "7,7", "63.5", "1"]),
+        pl.Series("NUMFSM", ["32", "NA", "c", "1"]),  # symbols are no junk: NULL, and the row stands
+    )
+    fact = fct_school_census(frame, perf("2018/19"))
+    assert fact[INVALID_CELLS].to_list() == ["NORG", "PSENELK", None]
+    assert fact["girls"].to_list() == [None, 752, 20]
+    assert fact["fsm_pupils"].to_list() == [32, None, None]
+
+
+def test_sen_underlying_junk_in_a_need_column_is_named_in_invalid_cells() -> None:
+    frame = sen_underlying().with_columns(pl.Series("EHC_Primary_need_asd", ["4", "1e400", "100", "100000"]))
+    fact = fct_school_census(frame, SEN)
+    assert fact[INVALID_CELLS].to_list() == [None, "EHC_Primary_need_asd"]
+    assert fact["ehc_primary_need_asd"].to_list() == [4, None]
+    # 'x' in SUP_Primary_need_mld is the publisher's symbol: NULL, not junk.
+    assert fact["sen_support_primary_need_mld"].to_list() == [8, None]

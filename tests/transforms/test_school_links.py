@@ -6,7 +6,7 @@ from datetime import date
 
 import polars as pl
 
-from sendflow.transforms.common import SOURCE_ROW, SourceInfo
+from sendflow.transforms.common import INVALID_CELLS, SOURCE_ROW, SourceInfo
 from sendflow.transforms.school_links import ESTABLISHMENT_LINKS, build, school_lineage, school_link
 
 COLUMNS = ("URN", "LinkURN", "LinkName", "LinkType", "LinkEstablishedDate")
@@ -75,3 +75,11 @@ def test_build_returns_the_link_table() -> None:
     assert list(build(raw, SourceInfo(ESTABLISHMENT_LINKS.name, "l.csv", snapshot_date=date(2025, 1, 1)))) == [
         "school_link"
     ]
+
+
+def test_an_unreadable_link_date_is_named_in_invalid_cells() -> None:
+    frame = links(
+        ("100012", "100021", "Rhyl", "Successor", "31/08/21"), ("100013", "100022", "Prestatyn", "Successor", "")
+    )
+    assert frame["link_established_date"].to_list() == [None, None]
+    assert frame[INVALID_CELLS].to_list() == ["LinkEstablishedDate", None]

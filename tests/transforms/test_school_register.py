@@ -7,7 +7,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from sendflow.transforms.common import SOURCE_ROW, SourceInfo
+from sendflow.transforms.common import INVALID_CELLS, SOURCE_ROW, SourceInfo
 from sendflow.transforms.school_dimensions import DIM_SCHOOL_COLUMNS, dim_school, dim_trust
 from sendflow.transforms.school_register import (
     GIAS_ESTABLISHMENTS,
@@ -337,3 +337,15 @@ def test_dim_trust_ignores_schools_outside_trusts_and_perf_snapshots() -> None:
         [gias_snapshot(APRIL_2023, MAINTAINED), school_register_snapshot(perf_register(), PERF_2023_24)]
     )
     assert dim_trust(snapshots).is_empty()
+
+
+def test_perf_register_unreadable_dates_and_ages_are_named_in_invalid_cells() -> None:
+    # Before: an unreadable date or age became NULL without a word (ages were cast with strict=False).
+    frame = perf_register().with_columns(
+        pl.Series("OPENDATE", [None, "31-02-1920", "01-09-2010", "2015-01-15 00:00:00", "٠١-٠٩-٢٠٢٠"]),
+        pl.Series("AGELOW", ["3", "7", "eleven", "16", None]),
+    )
+    snapshot = school_register_snapshot(frame, PERF_2023_24)
+    assert snapshot[INVALID_CELLS].to_list() == [None, "OPENDATE", "AGELOW", None, "OPENDATE"]
+    assert snapshot["open_date"].to_list() == [None, None, date(2010, 9, 1), date(2015, 1, 15), None]
+    assert snapshot["statutory_low_age"].to_list() == [3, 7, None, 16, None]

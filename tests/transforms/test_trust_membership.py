@@ -7,7 +7,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from sendflow.transforms.common import SOURCE_ROW, SourceError, SourceInfo
+from sendflow.transforms.common import INVALID_CELLS, SOURCE_ROW, SourceError, SourceInfo
 from sendflow.transforms.trust_membership import GROUP_LINKS, build, trust_membership_snapshot, trust_memberships
 
 COLUMNS = ("URN", "Group UID", "Group ID", "Group Name", "Group Type", "Joined date", "Companies House Number")
@@ -94,3 +94,11 @@ def test_build_returns_the_snapshot_table() -> None:
         links(("140001", *A, "01-09-2019", "")), SourceInfo(GROUP_LINKS.name, "x.csv", snapshot_date=date(2024, 1, 1))
     )
     assert list(built) == ["trust_membership_snapshot"]
+
+
+def test_an_unreadable_joined_date_is_named_in_invalid_cells() -> None:
+    frame = extract(
+        date(2024, 4, 1), ("140001", *A, "01-09-2019", "1"), ("140002", *A, "2019-13-01", "2"), ("140003", *A, "", "3")
+    )
+    assert frame["joined_date"].to_list() == [date(2019, 9, 1), None, None]
+    assert frame[INVALID_CELLS].to_list() == [None, "Joined date", None]  # a blank date is no junk
