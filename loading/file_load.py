@@ -26,7 +26,7 @@ from sendflow.intake.names import academic_year_for, snapshot_date_in_name
 from sendflow.intake.raw import Rejection, sha256_of
 from sendflow.intake.reader import read_head
 from sendflow.intake.structure import ROW_PROBLEMS, blank_rows, cell_problems, from_column
-from sendflow.loading.pupil_files import personal_dataset, shown_message, shown_name, source_label
+from sendflow.loading.pupil_files import identified_dataset, personal_dataset, shown_message, shown_name, source_label
 from sendflow.registry.datasets import BY_NAME, Dataset, all_layouts
 from sendflow.registry.partitions import Partition, replaced, summary
 from sendflow.transforms.common import (
@@ -376,9 +376,5 @@ def _keep_rejected(path: Path, record: LoadRecord, context: Context) -> None:
 
 def load_order(path: Path) -> int:
     """Files whose dataset looks up others' rows (pupil returns read dim_school) go after the rest of the run."""
-    try:
-        raw = read_head(path, all_layouts())
-        dataset = BY_NAME[identify(raw.header, all_layouts(), path.name).layout.dataset]
-    except Exception:  # whatever it is, the file's own turn meets it again and records it as its outcome
-        return 0
-    return 1 if dataset.lookups else 0
+    name = identified_dataset(path)  # unreadable or unidentified: its own turn meets it again and records it
+    return 1 if name is not None and BY_NAME[name].lookups else 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -80,7 +81,15 @@ def personal_dataset(name: str | None) -> bool:
     return dataset is None or dataset.personal
 
 
-def _is_personal(path: Path) -> bool:
+@dataclass(frozen=True)
+class _Head:
+    """What a file's head says, decided once: its dataset (None when unidentified) and whether it is personal."""
+
+    dataset: str | None
+    personal: bool
+
+
+def _read_head_facts(path: Path) -> _Head:
     """Whether a file holds pupil-level data, from its head: identified as a personal dataset, or not
     identified but with a personal column in its header (a pupil export of another shape) or a UPN where
     the header should be (a return without one). A head that cannot be read at all says nothing, and its
@@ -88,24 +97,23 @@ def _is_personal(path: Path) -> bool:
     try:
         raw = read_head(path, all_layouts())
     except Exception:  # the load meets it again in its turn and records it
-        return False
+        return _Head(None, False)
     try:
-        return BY_NAME[identify(raw.header, all_layouts(), path.name).layout.dataset].personal
+        dataset = BY_NAME[identify(raw.header, all_layouts(), path.name).layout.dataset]
     except Rejection:
         personal = [c for d in DATASETS if d.personal for layout in d.layouts for c in layout.personal]
-        return bool(match_columns(raw.header, personal)) or any(re.search(UPN_SHAPED, c) for c in raw.header)
+        found = bool(match_columns(raw.header, personal)) or any(re.search(UPN_SHAPED, c) for c in raw.header)
+        return _Head(None, found)
+    return _Head(dataset.name, dataset.personal)
 
 
-_NAMES: OrderedDict[str, tuple[tuple[int, int] | None, str]] = OrderedDict()
+_NAMES: OrderedDict[str, tuple[tuple[int, int] | None, str, _Head]] = OrderedDict()
 _NAMES_LOCK = threading.Lock()
 _NAMES_KEPT = 4096
 
 
-def shown_name(path: Path) -> str:
-    """The one name an offered file is shown by: in etl_load.source_name, messages, the outcome line,
-    Prefect's task run names and artifacts, and the rejected area. Decided once per file (its head is
-    read, to know whether it is a pupil file) and remembered by path, size and time, so the task run
-    name, the ledger and the outcome agree even after the file was moved to the rejected area."""
+def _remembered(path: Path) -> tuple[str, _Head]:
+    """The shown name and head facts of a file, read once and remembered by path, size and time."""
     key = str(path.absolute())
     try:
         stat = path.stat()
@@ -115,14 +123,29 @@ def shown_name(path: Path) -> str:
     with _NAMES_LOCK:
         cached = _NAMES.get(key)
     if cached is not None and (signature is None or cached[0] == signature):
-        return cached[1]
-    label = source_label(path.name, signature is not None and _is_personal(path))
+        return cached[1], cached[2]
+    head = _read_head_facts(path) if signature is not None else _Head(None, False)
+    label = source_label(path.name, head.personal)
     with _NAMES_LOCK:
-        _NAMES[key] = (signature, label)
+        _NAMES[key] = (signature, label, head)
         _NAMES.move_to_end(key)
         while len(_NAMES) > _NAMES_KEPT:
             _NAMES.popitem(last=False)
-    return label
+    return label, head
+
+
+def shown_name(path: Path) -> str:
+    """The one name an offered file is shown by: in etl_load.source_name, messages, the outcome line,
+    Prefect's task run names and artifacts, and the rejected area. Decided once per file (its head is
+    read, to know whether it is a pupil file) and remembered by path, size and time, so the task run
+    name, the ledger and the outcome agree even after the file was moved to the rejected area."""
+    return _remembered(path)[0]
+
+
+def identified_dataset(path: Path) -> str | None:
+    """The dataset a file's head identifies, from the same remembered read as its shown name (a run orders
+    its files by it, then names their task runs, without reading each head twice)."""
+    return _remembered(path)[1].dataset
 
 
 def reconciliation_for_loads(warehouse: Warehouse, load_ids: list[int]) -> pl.DataFrame:
