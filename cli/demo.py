@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import secrets
+import sys
 from pathlib import Path
 
+from sendflow.cli.progress import outcome_lines, showing_progress
 from sendflow.core.settings import Settings
 from sendflow.core.text import table
 from sendflow.core.vocabulary import CensusTerm, LoadStatus
@@ -14,6 +16,9 @@ from sendflow.reports.write import trust_report_dir, write_trust_report
 from sendflow.synthetic.writers import SynthError, generate_census
 from sendflow.warehouse import ledger
 from sendflow.warehouse.connection import Warehouse
+from sendflow.warehouse.lake import Lake
+from sendflow.warehouse.marts import existing_relations, gold_path, write_gold
+from sendflow.warehouse.views import VIEWS
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
 # The register first, so the census years can be read against it; then the LA funding and EHC plans.
@@ -48,9 +53,11 @@ def run_demo(settings: Settings) -> int:
     if created:
         print(f"Created a local pupil pseudonymisation key at {created} (owner-only; never commit it)")
     print(f"Ingesting the bundled sample extracts from {SAMPLE_DIR} (real DfE slices; see ATTRIBUTION.md)\n")
-    outcomes = with_task_runner(settings)([str(SAMPLE_DIR / name) for name in SAMPLE_FILES])
-    for outcome in outcomes:
-        print("  " + outcome.line())
+    samples = [str(SAMPLE_DIR / name) for name in SAMPLE_FILES]
+    with showing_progress(samples):
+        outcomes = with_task_runner(settings)(samples)
+    for line in outcome_lines(outcomes):
+        print("  " + line)
     try:
         returns = demo_trust_returns(settings)
     except SynthError as error:
@@ -59,9 +66,11 @@ def run_demo(settings: Settings) -> int:
     print(
         f"\nSynthetic {DEMO_RETURNS_YEAR} spring census returns of the demo trust's schools, in {returns[0].parent}\n"
     )
-    pupil_outcomes = with_task_runner(settings)([str(p) for p in returns])
-    for outcome in pupil_outcomes:
-        print("  " + outcome.line())
+    return_files = [str(p) for p in returns]
+    with showing_progress(return_files):
+        pupil_outcomes = with_task_runner(settings)(return_files)
+    for line in outcome_lines(pupil_outcomes):
+        print("  " + line)
     outcomes = [*outcomes, *pupil_outcomes]
     if all(o.status == LoadStatus.DUPLICATE for o in outcomes):
         print("\nEvery sample file was already loaded: nothing changed.")
@@ -80,7 +89,53 @@ def run_demo(settings: Settings) -> int:
         print(f"\nNo trust report: {error}")
         return 1
     print(f"\nThe demo trust's SEND report (its membership is invented; see the page): {report.html}")
+    gold = write_demo_gold(settings, fresh=any(o.status == LoadStatus.LOADED for o in outcomes))
+    if gold:
+        print(f"Gold Parquet of {len(gold)} views, for BI tools that read files: {gold[0].parent.parent}")
+    print(next_steps(settings, report.html))
     return 0 if all(o.ok for o in outcomes) else 1
+
+
+def write_demo_gold(settings: Settings, fresh: bool) -> list[Path]:
+    """Every view's gold Parquet, as refresh-marts writes it after a served load (the same write_gold), so the
+    lake the README walks through is there after the demo. Rewritten only when this run loaded something, or
+    when it is missing."""
+    warehouse, lake = Warehouse(settings.warehouse_url), Lake(settings.lake_dir)
+    present = existing_relations(warehouse)
+    views = [view for view in VIEWS if view.name in present]
+    if not fresh and all(gold_path(lake, view.name).is_file() for view in views):
+        return [gold_path(lake, view.name) for view in views]
+    return [write_gold(warehouse, lake, view)[0] for view in views]
+
+
+def _shown(path: Path) -> str:
+    """Relative to where the command was run from, when under it: the commands below are to be pasted."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def next_steps(settings: Settings, report: Path) -> str:
+    warehouse = Warehouse(settings.warehouse_url)
+    if warehouse.dialect == "sqlite":
+        query = (
+            f'sqlite3 -header -column {_shown(warehouse.sqlite_path)} "SELECT la_name, academic_year, '
+            'ehc_plan_pct, sen_support_pct FROM v_la_census_summary"'
+        )
+    else:
+        query = f'psql {warehouse.libpq_url} -c "SELECT la_name, academic_year, ehc_plan_pct FROM v_la_census_summary"'
+    landing, sendflow = _shown(settings.landing_dir), _shown(Path(sys.executable).parent / "sendflow")
+    return "\n".join(
+        [
+            "",
+            "Next, try:",
+            f"  1. Query the warehouse:  {query}",
+            f"  2. Run the service:      {sendflow} serve   (then, in another terminal: cp "
+            f"data/sample/walkthrough/*.csv {landing}/ ; the README's 'Run it as a service' walks it through)",
+            f"  3. Open the report:      xdg-open {_shown(report)}   (or open it in any browser)",
+        ]
+    )
 
 
 DEMO_RETURNS_YEAR = "2023/24"

@@ -5,12 +5,20 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sendflow.core.settings import Settings, get_settings
 from sendflow.core.vocabulary import CensusTerm, LoadStatus
 from sendflow.transforms.common import normalise_academic_year
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from sendflow.warehouse.connection import PostgresAddress, Warehouse
 
 EXIT_OK, EXIT_FILE_PROBLEM, EXIT_USAGE = 0, 1, 2
 
@@ -22,55 +30,153 @@ def _academic_year(text: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from error
 
 
+PATH_HELP = (
+    "a file to load (files, not folders), told by its bytes and header, never its name: a CSV (comma-separated, "
+    "also as .txt), an XLSX or XLSM workbook, an old binary XLS, an ODS spreadsheet, or a school census XML return; "
+    "pupil-level files need the pseudonymisation key (SENDFLOW_PUPIL_KEY or home/pupil.key)"
+)
+HOME_EPILOG = (
+    "Every command works in one home folder: SENDFLOW_HOME if set, else the nearest var/ holding a sendflow home "
+    "in the current folder or above it, else ./var. `sendflow COMMAND --help` describes each command."
+)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sendflow")
+    except PackageNotFoundError:  # run from a source tree never installed
+        return "unknown"
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sendflow", description="SEND data pipeline for English schools.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    ingest = commands.add_parser("ingest", help="load files into the warehouse")
-    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    ingest.add_argument("--academic-year", type=_academic_year, help="year of files that do not name it, e.g. 2023/24")
-    status = commands.add_parser("status", help="recent loads from etl_load")
-    status.add_argument("--limit", type=int, default=20)
-    commands.add_parser("demo", help="run the pipeline on the bundled sample extracts")
-    watch = commands.add_parser("watch", help="take settled files from the landing folder and load them")
+    parser = argparse.ArgumentParser(
+        prog="sendflow",
+        description="SEND data pipeline for English schools: load DfE, ESFA and school files into a warehouse, "
+        "checked and deduplicated, and report on them.",
+        epilog=HOME_EPILOG,
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"sendflow {_version()}", help="print the version and exit"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, title="commands", metavar="COMMAND",
+                                     help="one of these; `sendflow COMMAND --help` for its options")  # fmt: skip
+    ingest = commands.add_parser(
+        "ingest", help="load files into the warehouse",
+        description="Load files into the warehouse and print one line per file: loaded, duplicate (the same "
+        "bytes were loaded before, under any name) or rejected with the reason. Exit 0 when every file loaded or "
+        "was a duplicate, 1 when one was rejected or failed, 2 on a usage error.",
+    )  # fmt: skip
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH", help=PATH_HELP)
+    ingest.add_argument(
+        "--academic-year", type=_academic_year, metavar="YEAR",
+        help="the academic year (e.g. 2023/24) of files whose columns do not hold one and whose file or folder "
+        "name does not say it (as england_census_2023-24.csv does); a file whose own columns name another year "
+        "is rejected",
+    )  # fmt: skip
+    status = commands.add_parser(
+        "status", help="recent loads from etl_load",
+        description="The most recent loads in the warehouse's ledger (etl_load), newest first, fitted to the "
+        "terminal. It only reads: where there is no warehouse it says how to make one and exits 1.",
+    )  # fmt: skip
+    status.add_argument("--limit", type=int, default=20, metavar="N", help="how many loads to show (default 20)")
+    commands.add_parser(
+        "demo", help="run the pipeline on the bundled sample extracts",
+        description="Load the bundled sample extracts and synthetic pupil returns of a demo trust into the home's "
+        "warehouse, print what they hold and write the trust's report; a second run changes nothing.",
+    )  # fmt: skip
+    watch = commands.add_parser(
+        "watch", help="take settled files from the landing folder and load them",
+        description="Watch the landing folder (SENDFLOW_LANDING_DIR) and take each file once it has settled; "
+        "unsafe files are moved to landing/rejected/ with a reason. Runs until Ctrl-C unless --once.",
+    )  # fmt: skip
     watch.add_argument("--once", action="store_true", help="stop when nothing is left to settle")
     watch.add_argument(
         "--mode", choices=["auto", "events", "inline"], default="auto",
         help="events: announce each file for a served ingest-extract; inline: load it here; "
         "auto (default): events when PREFECT_API_URL is set",
     )  # fmt: skip
-    commands.add_parser("serve", help="Prefect server, every deployment and the watcher, until Ctrl-C")
-    pull = commands.add_parser("pull", help="run a puller now (as its schedule would)")
-    pull.add_argument("source", choices=["gias", "ees"])
-    pull.add_argument("--day", help="GIAS: the extracts of this day (YYYY-MM-DD) instead of today's")
-    db = commands.add_parser("db", help="warehouse schema and access")
-    db_actions = db.add_subparsers(dest="action", required=True)
-    db_actions.add_parser("upgrade", help="migrate to head, seed reference rows, create views")
-    db_actions.add_parser("init", help="the same as upgrade")
-    grant = db_actions.add_parser("grant-trust", help="a PostgreSQL login role that sees one trust's pupil rows")
-    grant.add_argument("trust_id", metavar="TRUST_ID")
-    grant.add_argument("role", metavar="ROLE")
+    commands.add_parser(
+        "serve", help="Prefect server, every deployment and the watcher, until Ctrl-C",
+        description="Start a Prefect server for this home (SENDFLOW_SERVE_PORT), serve every deployment (the "
+        "scheduled pullers, ingest-extract, refresh-marts) and the landing watcher, until Ctrl-C.",
+    )  # fmt: skip
+    pull = commands.add_parser(
+        "pull", help="run a puller now (as its schedule would)",
+        description="Download a source's newest files now, as its schedule would, and load what is new.",
+    )  # fmt: skip
+    pull.add_argument(
+        "source", choices=["gias", "ees"],
+        help="gias: the GIAS daily extracts (SENDFLOW_GIAS_FILES); ees: the EES data sets in SENDFLOW_EES_DATA_SETS",
+    )  # fmt: skip
+    pull.add_argument("--day", metavar="YYYY-MM-DD", help="GIAS: the extracts of this day instead of today's")
+    db = commands.add_parser(
+        "db", help="warehouse schema and access",
+        description="The warehouse's schema (SENDFLOW_WAREHOUSE_URL, default home/warehouse.sqlite) and who may "
+        "read it.",
+    )  # fmt: skip
+    db_actions = db.add_subparsers(dest="action", required=True, title="actions", metavar="ACTION",
+                                   help="one of these; `sendflow db ACTION --help` for its options")  # fmt: skip
+    for name, summary in (("upgrade", "migrate to head, seed reference rows, create views"),
+                          ("init", "the same as upgrade")):  # fmt: skip
+        upgrade = db_actions.add_parser(
+            name, help=summary,
+            description="Bring the warehouse to the current schema: Alembic migrations to head, then reference "
+            "rows and views. A PostgreSQL database must exist first (or pass --create).",
+        )  # fmt: skip
+        upgrade.add_argument(
+            "--create", action="store_true",
+            help="PostgreSQL: create the database first when the server has none of that name",
+        )  # fmt: skip
+    grant = db_actions.add_parser(
+        "grant-trust", help="a PostgreSQL login role that sees one trust's pupil rows",
+        description="Create or update a PostgreSQL login role that reads the warehouse with row-level security: "
+        "pupil rows of one trust's schools only.",
+    )  # fmt: skip
+    grant.add_argument("trust_id", metavar="TRUST_ID", help="the trust (GIAS Group UID)")
+    grant.add_argument("role", metavar="ROLE", help="the login role to create or update")
     grant.add_argument("--password-env", metavar="VAR", help="set the role's password from this variable")
-    purge = commands.add_parser("purge", help="delete raw pupil-level files older than a number of days")
+    purge = commands.add_parser(
+        "purge", help="delete raw pupil-level files older than a number of days",
+        description="Delete the raw copies of pupil-level files (lake/bronze and landing/rejected) first offered "
+        "more than DAYS days ago; the pseudonymised rows in the warehouse stay.",
+    )  # fmt: skip
     purge.add_argument("--pupil-level", action="store_true", required=True, help="raw pupil census files")
-    purge.add_argument("--older-than", type=int, required=True, metavar="DAYS")
-    synth = commands.add_parser("synth", help="write synthetic data").add_subparsers(dest="what", required=True)
-    census = synth.add_parser("census", help="synthetic pupil-level census returns from the published census")
+    purge.add_argument(
+        "--older-than", type=int, required=True, metavar="DAYS", help="files first offered more than DAYS days ago"
+    )
+    purge.add_argument("--dry-run", action="store_true", help="list what would be deleted, and delete nothing")
+    synth = commands.add_parser(
+        "synth", help="write synthetic data", description="Write synthetic data shaped like the real thing."
+    ).add_subparsers(dest="what", required=True, title="kinds", metavar="KIND", help="what to write")
+    census = synth.add_parser(
+        "census", help="synthetic pupil-level census returns from the published census",
+        description="Synthetic pupil-level school census returns whose counts match the published school census "
+        "of each selected school.",
+    )  # fmt: skip
     chosen = census.add_mutually_exclusive_group(required=True)
     chosen.add_argument("--urns", type=_urns, help="comma-separated URNs, e.g. 100000,100005")
     chosen.add_argument("--trust", metavar="ID", help="the schools of a trust (GIAS Group UID) on the census day")
     chosen.add_argument("--national", action="store_true", help="every school with a published census")
-    census.add_argument("--academic-year", type=_academic_year, required=True, help="e.g. 2023/24")
-    census.add_argument("--term", type=str.lower, choices=list(CensusTerm), default=CensusTerm.SPRING)
-    census.add_argument("--format", dest="file_format", type=str.lower, choices=["csv", "xml"], default="csv")
+    census.add_argument("--academic-year", type=_academic_year, required=True, metavar="YEAR", help="e.g. 2023/24")
+    census.add_argument("--term", type=str.lower, choices=list(CensusTerm), default=CensusTerm.SPRING,
+                        help="the census term (default spring)")  # fmt: skip
+    census.add_argument("--format", dest="file_format", type=str.lower, choices=["csv", "xml"], default="csv",
+                        help="csv (default): the census CSV layout; xml: school census XML returns")  # fmt: skip
     census.add_argument("--seed", type=int, default=0, help="same seed, same pupils (default 0)")
-    census.add_argument("--out", type=Path, required=True, metavar="DIR")
+    census.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder to write the returns to")
     census.add_argument("--combined", action="store_true", help="one CSV for all selected schools")
-    report = commands.add_parser("report", help="a trust's SEND report: one HTML page, its tables as CSV and XLSX")
+    report = commands.add_parser(
+        "report", help="a trust's SEND report: one HTML page, its tables as CSV and XLSX",
+        description="A trust's SEND report from the warehouse: one HTML page, and its tables as CSV and XLSX.",
+    )  # fmt: skip
     which = report.add_mutually_exclusive_group(required=True)
     which.add_argument("--trust", metavar="TRUST_ID", help="the trust (GIAS Group UID)")
     which.add_argument("--all-trusts", action="store_true", help="every trust with a census loaded, and an index")
-    report.add_argument("--academic-year", type=_academic_year, help="default: the trust's latest census year")
-    report.add_argument("--out", type=Path, required=True, metavar="DIR")
+    report.add_argument("--academic-year", type=_academic_year, metavar="YEAR",
+                        help="default: the trust's latest census year")  # fmt: skip
+    report.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder to write the report to")
     return parser
 
 
@@ -132,13 +238,29 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _prepare_prefect(settings: Settings) -> None:
-    """Keep Prefect's own state under the sendflow home and its chatter down; set before Prefect is imported."""
+def _prepare_prefect(settings: Settings, use_service: bool = True) -> bool:
+    """Keep Prefect's own state under the sendflow home and its chatter down; set before Prefect is imported.
+    With no PREFECT_API_URL, a running `sendflow serve` of the same home lends its server (events are heard
+    there, runs appear in its UI) and its file server (links open). True when a server that hears events is
+    in use."""
     settings.prefect_home.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", settings.prefect_log_level)
     os.environ.setdefault("PREFECT_LOGGING_SERVER_LEVEL", "WARNING")
+    if os.environ.get("PREFECT_API_URL"):
+        return True
+    if not use_service:
+        return False
+    from sendflow.core.serving import running_service
+
+    service = running_service(settings.home)
+    if service is None:
+        return False
+    os.environ["PREFECT_API_URL"] = service.api_url
+    os.environ.setdefault("SENDFLOW_FILES_URL", service.files_url)
+    print(f"using the running sendflow serve of {settings.home} (Prefect API {service.api_url})", file=sys.stderr)
+    return True
 
 
 def _ingest(paths: list[Path], academic_year: str | None, settings: Settings) -> int:
@@ -147,11 +269,14 @@ def _ingest(paths: list[Path], academic_year: str | None, settings: Settings) ->
         print(f"sendflow ingest: no such file: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
     _prepare_prefect(settings)
+    from sendflow.cli.progress import outcome_lines, showing_progress
     from sendflow.flows.ingest import with_task_runner
 
-    outcomes = with_task_runner(settings)([str(p.resolve()) for p in paths], academic_year)
-    for outcome in outcomes:
-        print(outcome.line())
+    files = [str(p.resolve()) for p in paths]
+    with showing_progress(files):  # on stderr: stdout keeps one result line per file, for other tools
+        outcomes = with_task_runner(settings)(files, academic_year)
+    for line in outcome_lines(outcomes):
+        print(line)
     pupil_loads = [
         o.load_id for o in outcomes if o.status == LoadStatus.LOADED and o.dataset == "pupil_census" and o.load_id
     ]
@@ -165,7 +290,7 @@ def _ingest(paths: list[Path], academic_year: str | None, settings: Settings) ->
 
 
 def _service_command(args: argparse.Namespace, settings: Settings) -> int:
-    _prepare_prefect(settings)
+    heard = _prepare_prefect(settings, use_service=args.command != "serve")
     if args.command == "serve":
         from sendflow.flows.serve import run_service
 
@@ -174,8 +299,8 @@ def _service_command(args: argparse.Namespace, settings: Settings) -> int:
         from sendflow.flows.pull import pull_ees, pull_gias
         from sendflow.landing.download import PullError
 
-        try:
-            lines = pull_gias(args.day) if args.source == "gias" else pull_ees()
+        try:  # with no service to hear of a new file, it is loaded here, never left in processing/
+            lines = pull_gias(args.day, load_here=not heard) if args.source == "gias" else pull_ees(load_here=not heard)
         except PullError as error:
             print(f"sendflow pull {args.source}: {error}", file=sys.stderr)
             return EXIT_FILE_PROBLEM
@@ -193,37 +318,165 @@ def _service_command(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+# Where the width of the terminal cannot be known (output piped or captured), status lines fit this.
+STATUS_WIDTH = 100
+ELLIPSIS = "…"
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + ELLIPSIS
+
+
+def _clip_middle(text: str, width: int) -> str:
+    """A file name's start says what it is and its end its year and type: the middle goes first."""
+    if len(text) <= width:
+        return text
+    tail = (width - 1) // 2
+    return text[: width - 1 - tail] + ELLIPSIS + (text[-tail:] if tail else "")
+
+
+def _ledger_missing(warehouse: Warehouse) -> bool:
+    """Whether there is no ledger to read, found without creating anything: no file, no folder, no DDL.
+    Raises WarehouseUnavailable (DatabaseMissing among them) when a PostgreSQL warehouse cannot be opened."""
+    from sendflow.warehouse.connection import check_reachable
+    from sendflow.warehouse.schema import existing_tables
+
+    if warehouse.dialect == "sqlite" and not warehouse.sqlite_path.is_file():
+        return True
+    check_reachable(warehouse)
+    session = warehouse.session()
+    try:
+        return "etl_load" not in existing_tables(session, warehouse)
+    finally:
+        session.rollback()
+        session.close()
+
+
+def _createdb_hint(address: PostgresAddress, command: str) -> str:
+    import shlex
+
+    user = f" -U {shlex.quote(address.user)}" if address.user else ""
+    return (
+        f"create it with `sendflow {command} --create`, or `createdb -h {address.host} -p {address.port}{user} "
+        f"{shlex.quote(address.database)}` then `sendflow {command}`"
+    )
+
+
+def _no_warehouse(warehouse: Warehouse, settings: Settings) -> list[str]:
+    if warehouse.dialect == "sqlite":
+        found = "SENDFLOW_HOME" if os.environ.get("SENDFLOW_HOME") else "no var/ of a sendflow home here or above"
+        return [
+            f"sendflow status: no warehouse at {warehouse.sqlite_path} (home {settings.home}: {found})",
+            "make one with `make demo` (the samples), `sendflow ingest FILE` or `sendflow db upgrade` (empty); "
+            "or run from the folder holding your var/, or set SENDFLOW_HOME",
+        ]
+    return [
+        f"sendflow status: no warehouse tables (etl_load) in {warehouse.describe()}",
+        "make them with `sendflow db upgrade`, then load files with `sendflow ingest FILE`",
+    ]
+
+
 def _status(settings: Settings, limit: int) -> int:
-    from sendflow.core.text import table
-    from sendflow.warehouse.connection import Warehouse
+    """Recent loads, read only: where there is no warehouse, says so and how to make one, and creates nothing."""
+    from sendflow.warehouse.connection import DatabaseMissing, Warehouse, WarehouseUnavailable
     from sendflow.warehouse.ledger import recent_loads
-    from sendflow.warehouse.schema import ensure_schema
 
     warehouse = Warehouse(settings.warehouse_url)
-    ensure_schema(warehouse)
+    try:
+        missing = _ledger_missing(warehouse)
+    except DatabaseMissing as error:
+        print(f"sendflow status: no warehouse: {error}", file=sys.stderr)
+        print(_createdb_hint(error.address, "db upgrade"), file=sys.stderr)
+        return EXIT_FILE_PROBLEM
+    except WarehouseUnavailable as error:
+        print(f"sendflow status: {error}", file=sys.stderr)
+        return EXIT_FILE_PROBLEM
+    if missing:
+        print("\n".join(_no_warehouse(warehouse, settings)), file=sys.stderr)
+        return EXIT_FILE_PROBLEM
     loads = recent_loads(warehouse, limit)
-    columns = ["load_id", "finished_at", "status", "dataset", "source_name", "partition_values",
-               "rows_loaded", "rows_quarantined", "message"]  # fmt: skip
-    rows = [
-        [row["load_id"], row["finished_at"].strftime("%Y-%m-%d %H:%M:%S") if row["finished_at"] else None,
-         *[row[c] for c in columns[2:-1]], (row["message"] or "")[:80]]
-        for row in loads.iter_rows(named=True)
-    ]  # fmt: skip
-    print(f"Recent loads in {warehouse.describe()}:")
-    print(
-        table(
-            ["load", "finished (UTC)", "status", "dataset", "file", "partitions", "loaded", "quarantined", "message"],
-            rows,
-        )
-    )
+    if loads.is_empty():
+        print(f"No loads yet in {warehouse.describe()}: `sendflow ingest FILE` or `make demo` loads some.")
+        return EXIT_OK
+    width = shutil.get_terminal_size((STATUS_WIDTH, 24)).columns
+    lines = [f"Recent loads in {warehouse.describe()} (times UTC):", *_load_lines(loads, width)]
+    print("\n".join(_clip(line, width) for line in lines))
     return EXIT_OK
 
 
+def _load_lines(loads: pl.DataFrame, width: int) -> list[str]:
+    """One line per load, its file and what it loaded into shortened to fit `width`; beneath a load that did
+    not load, its message (why it was a duplicate, rejected or failed)."""
+    from sendflow.core.text import table
+
+    headers = ["load", "finished", "status", "file", "into", "rows", "quarantined"]
+    file_at, into_at = headers.index("file"), headers.index("into")
+    this_year = datetime.now(UTC).year
+    records = list(loads.iter_rows(named=True))
+    rows: list[list[object]] = [
+        [r["load_id"], _finished(r["finished_at"], this_year), r["status"], r["source_name"] or "-",
+         " ".join(str(part) for part in (r["dataset"], r["partition_values"]) if part) or "-",
+         r["rows_loaded"], r["rows_quarantined"]]
+        for r in records
+    ]  # fmt: skip
+    # The other columns keep their width: measure them by laying the table out without the two that give way.
+    blank = [[*row[:file_at], "", "", *row[into_at + 1 :]] for row in rows]
+    others = max(len(line) for line in table(headers, blank).splitlines()) - len("file") - len("into")
+    room = max(width - others, len("file") + len("into"))
+    file_natural = max(len(str(row[file_at])) for row in rows)
+    into_natural = max(len(str(row[into_at])) for row in rows)
+    # Neither starves the other: each has at least half the room it needs, the file what is left after that.
+    into_width = min(into_natural, max(room - file_natural, room // 2))
+    file_width = max(len("file"), min(file_natural, room - into_width))
+    into_width = max(len("into"), min(into_natural, room - file_width))
+    for row in rows:
+        row[file_at] = _clip_middle(str(row[file_at]), file_width)
+        row[into_at] = _clip(str(row[into_at]), into_width)
+    header, rule, *body = table(headers, rows).splitlines()
+    lines = [header, rule]
+    for line, record in zip(body, records, strict=True):
+        lines.append(line)
+        if record["status"] != LoadStatus.LOADED and record["message"]:
+            # Most messages start with the file's name, already on the line above: the reason gets the room.
+            reason = str(record["message"]).removeprefix(f"{record['source_name']}: ")
+            lines.append(_clip(f"      {reason}", width))
+    return lines
+
+
+def _finished(moment: datetime | None, this_year: int) -> str | None:
+    """Short enough to leave the file its room: the day and time this year, the day and year before."""
+    if moment is None:
+        return None
+    return moment.strftime("%d %b %H:%M" if moment.year == this_year else "%d %b %Y")
+
+
 def _db(args: argparse.Namespace, settings: Settings) -> int:
-    from sendflow.warehouse.connection import Warehouse
+    from sendflow.warehouse.connection import (
+        DatabaseMissing,
+        Warehouse,
+        WarehouseUnavailable,
+        check_reachable,
+        create_database,
+    )
     from sendflow.warehouse.schema import ensure_schema
 
+    command = f"db {args.action}"
     warehouse = Warehouse(settings.warehouse_url)
+    try:
+        try:
+            check_reachable(warehouse)
+        except DatabaseMissing:
+            if not getattr(args, "create", False):
+                raise
+            create_database(warehouse)
+            print(f"created {warehouse.describe()}")
+    except DatabaseMissing as error:
+        print(f"sendflow {command}: {error}", file=sys.stderr)
+        print(_createdb_hint(error.address, "db upgrade" if args.action == "grant-trust" else command), file=sys.stderr)
+        return EXIT_FILE_PROBLEM
+    except WarehouseUnavailable as error:
+        print(f"sendflow {command}: {error}", file=sys.stderr)
+        return EXIT_FILE_PROBLEM
     ensure_schema(warehouse)
     if args.action in ("upgrade", "init"):
         print(f"schema is current in {warehouse.describe()}")
@@ -242,6 +495,24 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _purge(args: argparse.Namespace, settings: Settings) -> int:
+    from sendflow.loading.pupil_files import purge_pupil_files
+    from sendflow.warehouse.connection import Warehouse, WarehouseUnavailable
+
+    try:
+        missing = _ledger_missing(Warehouse(settings.warehouse_url))
+    except WarehouseUnavailable as error:
+        print(f"sendflow purge: {error}", file=sys.stderr)
+        return EXIT_FILE_PROBLEM
+    # No ledger, no record of what was offered when: nothing is known to be old enough to go.
+    found = [] if missing else purge_pupil_files(settings, args.older_than, dry_run=args.dry_run)
+    verb = "would purge" if args.dry_run else "purged"
+    print(f"{verb} {len(found)} raw pupil-level file(s) older than {args.older_than} day(s)")
+    for path in found:
+        print(f"  {path}")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = get_settings()
@@ -257,13 +528,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "db":
         return _db(args, settings)
     if args.command == "purge":
-        from sendflow.loading.pupil_files import purge_pupil_files
-
-        removed = purge_pupil_files(settings, args.older_than)
-        print(f"purged {len(removed)} raw pupil-level file(s) older than {args.older_than} day(s)")
-        for path in removed:
-            print(f"  {path}")
-        return EXIT_OK
+        return _purge(args, settings)
     if args.command == "synth":
         return _synth_census(args, settings)
     if args.command in ("watch", "serve", "pull"):

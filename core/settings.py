@@ -9,6 +9,25 @@ from typing import cast
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+HOME_FOLDER = "var"
+# What makes a var/ folder a sendflow home rather than any folder of that name (/var is not one).
+_HOME_FILES = ("warehouse.sqlite",)
+_HOME_FOLDERS = ("lake", "landing", "prefect")
+
+
+def discovered_home() -> Path:
+    """The home every command uses when SENDFLOW_HOME is not set: the nearest var/ that is a sendflow home, in
+    the current folder or one above it (a command run from a subfolder of the project finds the project's),
+    else ./var, where the first command that writes makes one. A few stat calls: get_settings stays cheap."""
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        candidate = folder / HOME_FOLDER
+        if any((candidate / name).is_file() for name in _HOME_FILES) or any(
+            (candidate / name).is_dir() for name in _HOME_FOLDERS
+        ):
+            return candidate
+    return here / HOME_FOLDER
+
 
 @dataclass(frozen=True)
 class ReportOptions:
@@ -23,7 +42,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SENDFLOW_", extra="ignore")
 
     home: Path = Field(
-        default=Path("var"), description="Working folder for the embedded warehouse, lake and landing zone."
+        default_factory=discovered_home,
+        description="Working folder for the embedded warehouse, lake and landing zone. Unset, it is the nearest "
+        "var/ holding a sendflow home (warehouse.sqlite, lake/, landing/ or prefect/) in the current folder or "
+        "one above it, else ./var.",
     )
     warehouse_url: str = Field(default="", description="sqlite:///path or postgresql://user@host:port/db")
     lake_dir: Path = Field(default=Path(), description="Root of the Parquet lake (bronze/silver/gold).")
@@ -68,9 +90,25 @@ class Settings(BaseSettings):
     serve_port: int = Field(
         default=4200, ge=0, le=65535, description="Port for the Prefect server `sendflow serve` starts (0: any)."
     )
+    files_url: str = Field(
+        default="",
+        description="The read-only file server of the home's published folders (e.g. http://127.0.0.1:4201/), set "
+        "by `sendflow serve` for its child processes; run records link files there. Empty: they show paths.",
+    )
     watch_interval_seconds: float = Field(default=2.0, gt=0, description="How often `sendflow watch` looks.")
     watch_settle_seconds: float = Field(
         default=3.0, ge=0, description="A landed file is taken once its size and time have not changed for this long."
+    )
+    watch_recover_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often the watcher looks in processing/ for files left with no outcome (a loader killed, an "
+        "event unheard) and takes them over; it also looks when it starts.",
+    )
+    watch_stranded_seconds: float = Field(
+        default=600.0,
+        ge=0,
+        description="A file the watcher handed on itself is left to its run this long before it is taken over.",
     )
     landing_max_bytes: int = Field(
         default=4 * 1024**3, gt=0, description="Files (and archives) larger than this are refused on landing."

@@ -32,6 +32,15 @@ class PullStatus(StrEnum):
     NOT_MODIFIED = "not-modified"  # a 304 to the conditional request: nothing landed
 
 
+class Leftover(StrEnum):
+    """What the watcher does with a file it finds left in the landing zone's processing/ folder."""
+
+    TAKE_OVER = "take over"  # no outcome and no offer in flight: hand it on as if it had just landed
+    ALREADY_LOADED = "already loaded"  # its bytes were loaded (the loader died before clearing it): clear it
+    HAS_OUTCOME = "has an outcome"  # failed (or rejected) before: left where it is, for a person to look at
+    IN_FLIGHT = "in flight"  # some process is offering its bytes now
+
+
 class CensusTerm(StrEnum):
     """The three school census days of an academic year, in the year's order."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sendflow.core.links import FileLinks
 from sendflow.core.settings import Settings
 from sendflow.loading.file_load import FileOutcome
 from sendflow.loading.run_record import artifact_key, outcome_markdown, outcome_table
@@ -15,5 +16,7 @@ def publish_run_records(outcome: FileOutcome, settings: Settings) -> None:
     description = f"{outcome.name}: {outcome.status}"
     create_table_artifact(table=outcome_table(outcome), key=key, description=description)
     create_markdown_artifact(
-        markdown=outcome_markdown(outcome, settings.gx_max_rows), key=key + "-report", description=description
+        markdown=outcome_markdown(outcome, settings.gx_max_rows, FileLinks.of(settings)),
+        key=key + "-report",
+        description=description,
     )

@@ -18,6 +18,7 @@ from sendflow.flows.task_runners import task_runner_for
 from sendflow.intake.raw import sha256_of
 from sendflow.loading.events import loaded_event_payload
 from sendflow.loading.file_load import Context, FileOutcome, ingest_path, load_order
+from sendflow.loading.offers import later_copies
 from sendflow.loading.pupil_files import personal_dataset, shown_message, shown_name, source_label
 from sendflow.registry.datasets import DATASETS
 from sendflow.warehouse import ledger
@@ -87,8 +88,12 @@ def ingest_files(paths: list[str], academic_year: str | None = None) -> list[Fil
     files = [Path(p) for p in paths]
     outcomes: dict[int, FileOutcome] = {}
     waves: dict[int, list[int]] = {}
+    copies = later_copies(files)
     for index, path in enumerate(files):
-        waves.setdefault(load_order(path), []).append(index)
+        if index not in copies:
+            waves.setdefault(load_order(path), []).append(index)
+    if copies:  # the same bytes again: after their first offer, whose duplicate they then are
+        waves[max(waves, default=0) + 1] = sorted(copies)
     for order in sorted(waves):
         futures = {index: ingest_file.submit(files[index], academic_year, settings) for index in waves[order]}
         for index, future in futures.items():
@@ -122,7 +127,8 @@ def ingest_extract(path: str, sha256: str, academic_year: str | None = None) -> 
     if outcome is None:
         outcome = ingest_file(landed, academic_year, settings)
         if outcome.ok and landed.exists() and _inside(landed, settings.landing_dir / "processing"):
-            landed.unlink()  # bronze holds the bytes; a pupil-level file should not linger in the landing zone
+            # Bronze holds the bytes; a pupil-level file should not linger in the landing zone.
+            landed.unlink(missing_ok=True)
     else:
         publish_run_records(outcome, settings)
     logger.info(outcome.line())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger
 
+from sendflow.core.links import FileLinks
 from sendflow.core.settings import get_settings
 from sendflow.registry.partitions import PartitionValue
 from sendflow.reports.refresh import kept_reports, refresh
@@ -32,7 +33,7 @@ def refresh_marts(
         settings.report_options,
     )  # fmt: skip
     create_markdown_artifact(
-        markdown=refreshed.markdown(),
+        markdown=refreshed.markdown(FileLinks.of(settings)),
         key="refresh-marts-" + dataset.replace("_", "-"),
         description=f"what was rebuilt after load {load_id} of {dataset}" if load_id else f"after a load of {dataset}",
     )

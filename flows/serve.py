@@ -2,8 +2,11 @@
 
 A Prefect server (the one at PREFECT_API_URL, or one started here on 127.0.0.1), every deployment in
 prefect.yaml served with its schedules and triggers (in a child process, so it can be stopped on its
-own), and the landing watcher. Ctrl-C or SIGTERM stops the watcher, then the serving process, then the
-server, in that order: a served flow must not lose its API while it is finishing.
+own), the landing watcher, and a read-only file server of the home's published folders (Data Docs, gold,
+reports) that the run records link. Each load's outcome is printed as the ledger records it. Word of the
+service is left in the home (core/serving.py) for hand-run commands to find. Ctrl-C or SIGTERM stops the
+watcher, then the serving process, then the server, in that order: a served flow must not lose its API
+while it is finishing.
 """
 
 from __future__ import annotations
@@ -20,8 +23,12 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from sendflow.core.serving import RunningService, announce_service, left_running, running_service, withdraw_service
 from sendflow.core.settings import Settings
 from sendflow.flows.deployments import PROJECT_DIR, deployment_specs
+from sendflow.loading.landed import LedgerFollower
+from sendflow.warehouse.ledger import now
+from sendflow.web.files import FileServer, start_file_server
 
 STARTUP_TIMEOUT_SECONDS = 120.0
 
@@ -38,8 +45,21 @@ class Service:
     serving: subprocess.Popen[bytes] | None = None
     watcher: threading.Thread | None = None
     stop_watching: threading.Event = field(default_factory=threading.Event)
+    files: FileServer | None = None
 
     def start(self) -> None:
+        already = running_service(self.settings.home)
+        if already is not None:
+            raise ServeError(
+                f"a sendflow serve of {self.settings.home} is already running (pid {already.pid}, Prefect API "
+                f"{already.api_url}); stop it first, or give this one another SENDFLOW_HOME"
+            )
+        for pid in left_running(self.settings.home):
+            _stop_group(pid)
+            self.report(f"stopped process {pid}, left running by a sendflow serve of this home that was killed")
+        self.files = start_file_server(self.settings)
+        os.environ["SENDFLOW_FILES_URL"] = self.files.url  # run records link these URLs, in every child too
+        self.report(f"serving Data Docs, gold Parquet and trust reports at {self.files.url} (read-only)")
         api_url = os.environ.get("PREFECT_API_URL")
         if api_url:
             self.report(f"using the Prefect server at {api_url}")
@@ -53,6 +73,10 @@ class Service:
         self._start_serving()
         self._wait_for_deployments()
         self._start_watcher()
+        children = tuple(process.pid for process in (self.server, self.serving) if process is not None)
+        announce_service(
+            self.settings.home, RunningService(os.getpid(), api_url, self.files.url, now().isoformat(), children)
+        )
 
     def _start_server(self) -> str:
         port = self.settings.serve_port or _free_port()
@@ -69,6 +93,8 @@ class Service:
         log = open(self.settings.home / "prefect-serve.log", "ab")  # noqa: SIM115 - closed with the process
         environment = _child_environment(self.settings)
         environment.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", "2")
+        # The served runs' own log lines (each file's outcome) belong in the serving log, not only in the UI.
+        environment["PREFECT_LOGGING_LEVEL"] = "INFO"
         self.serving = subprocess.Popen(
             [sys.executable, "-m", "sendflow.flows.serve"], cwd=PROJECT_DIR, stdout=log, stderr=subprocess.STDOUT,
             env=environment, start_new_session=True,
@@ -104,6 +130,7 @@ class Service:
         self.watcher.start()
 
     def stop(self) -> None:
+        withdraw_service(self.settings.home, os.getpid())
         self.stop_watching.set()
         if self.watcher:
             self.watcher.join(timeout=30)
@@ -112,6 +139,8 @@ class Service:
             _stop_process(self.serving, "the serving process", self.report)
         if self.server:
             _stop_process(self.server, "the Prefect server", self.report)
+        if self.files:
+            self.files.close()
 
 
 def run_service(settings: Settings) -> int:
@@ -120,10 +149,14 @@ def run_service(settings: Settings) -> int:
     stopping = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     service = Service(settings, report=lambda line: print(line, flush=True))
+    outcomes = LedgerFollower(settings)
+    outcomes.start()
     try:
         service.start()
         print("sendflow is serving; Ctrl-C stops it", flush=True)
         while not stopping.wait(1.0):
+            for line in outcomes.news():
+                print(line, flush=True)
             for process, what in ((service.server, "the Prefect server"), (service.serving, "the serving process")):
                 if process is not None and process.poll() is not None:
                     print(f"{what} exited with {process.returncode}; stopping", flush=True)
@@ -143,6 +176,7 @@ def _child_environment(settings: Settings) -> dict[str, str]:
     environment = dict(os.environ)
     environment.setdefault("PREFECT_HOME", str(settings.prefect_home))
     environment["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    environment["PYTHONUNBUFFERED"] = "1"  # a log file is block-buffered otherwise: empty until a run ends
     environment["SENDFLOW_HOME"] = str(settings.home)
     environment.setdefault("SENDFLOW_PROJECT_DIR", str(PROJECT_DIR))
     return environment
@@ -176,6 +210,22 @@ def _stop_process(process: subprocess.Popen[bytes], what: str, report: Callable[
         except subprocess.TimeoutExpired:
             continue
     report(f"stopped {what} (exit {process.returncode})")
+
+
+def _stop_group(pid: int) -> None:
+    """A process group (each child leads its own), SIGTERM then SIGKILL: it is not ours to wait on."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.2)
 
 
 def _free_port() -> int:

@@ -15,6 +15,11 @@ from sendflow.transforms.upn import UPN_SHAPED
 
 # A layout is recognised when most of its required columns are there; the rest are then named as missing.
 IDENTIFY_THRESHOLD = 0.6
+# An unknown header is shown in its refusal by its first cells, each clipped, and the nearest layout by the first
+# of its missing columns: one line a person reads, with the full list of layouts in the reason file.
+HEADER_CELLS_SHOWN = 8
+HEADER_CELL_CHARS = 40
+MISSING_COLUMNS_SHOWN = 6
 # A header row with one of these is a pupil's row (a return saved without its header): an unknown header is
 # otherwise quoted in the refusal, and this one must not be. A UPN, a date, or a UK postcode.
 _PERSONAL_CELL = re.compile(
@@ -50,19 +55,52 @@ def _best_layout(header: Iterable[str], layouts: Iterable[Layout]) -> tuple[floa
     return max(scored, key=lambda s: s[0]) if scored else None
 
 
+def _nearest_text(header: list[str], layouts: list[Layout]) -> str:
+    """The layout that shares the largest part of its required columns with the header, even below the
+    threshold (ties: the one missing fewest), and what it lacks: what the sender most likely meant."""
+    found = [(layout, match_columns(header, layout.required)) for layout in layouts]
+    layout, matched = max(found, key=lambda f: (len(f[1]) / len(f[0].required), -(len(f[0].required) - len(f[1]))))
+    missing = [column for column in layout.required if column not in matched]
+    listed = ", ".join(missing[:MISSING_COLUMNS_SHOWN])
+    if len(missing) > MISSING_COLUMNS_SHOWN:
+        listed += f" and {len(missing) - MISSING_COLUMNS_SHOWN} more"
+    return (
+        f"nearest layout: {layout.dataset} ({layout.description}), {len(matched)} of {len(layout.required)} "
+        f"required columns, missing {listed}"
+    )
+
+
+def known_layouts(layouts: Iterable[Layout]) -> str:
+    """Every layout with its dataset, description and required columns, for a rejection's reason file."""
+    lines = ["Every known layout (dataset, layout: description; the columns it requires):"]
+    for layout in sorted(layouts, key=lambda layout: (layout.dataset, layout.name)):
+        lines.append(f"- {layout.dataset}, {layout.name}: {layout.description}")
+        lines.append(f"  requires: {', '.join(layout.required)}")
+    return "\n".join(lines)
+
+
+def _clipped(cell: str) -> str:
+    return cell if len(cell) <= HEADER_CELL_CHARS else cell[: HEADER_CELL_CHARS - 3] + "..."
+
+
 def identify(header: list[str], layouts: Iterable[Layout], name: str) -> Identification:
     """Which dataset and layout a header belongs to, or a Rejection listing what is known."""
     layouts = list(layouts)
     best = _best_layout(header, layouts)
     if best is None:
-        known = sorted({f"{layout.dataset} ({layout.description})" for layout in layouts})
         if any(_PERSONAL_CELL.fullmatch(cell.strip()) for cell in header):
             raise Rejection(
                 f"{name}: its first row looks like a pupil's data, not a header (it holds what looks like a UPN, "
-                "a date or a postcode; not repeated here); add the header row and offer the file again"
+                "a date or a postcode; not repeated here); add the header row and offer the file again",
+                details=known_layouts(layouts),
             )
-        shown = ", ".join(header[:8]) + (", ..." if len(header) > 8 else "")
-        raise Rejection(f"{name}: unknown header [{shown}]; known datasets: " + "; ".join(known))
+        shown = ", ".join(_clipped(cell) for cell in header[:HEADER_CELLS_SHOWN])
+        shown += ", ..." if len(header) > HEADER_CELLS_SHOWN else ""
+        raise Rejection(
+            f"{name}: unknown header [{shown}]; {_nearest_text(header, layouts)}; "
+            "every known layout is listed in the reason file",
+            details=known_layouts(layouts),
+        )
     layout = best[1]
     found = match_columns(header, layout.required)
     repeated = [c for c in found.values() if not layout.allow_repeated and f"{c} [2]" in header]

@@ -17,11 +17,14 @@ from sendflow.transforms.common import (
 
 class Rejection(Exception):
     """The file cannot be loaded as offered; the message says why and what to do. `quarantine` holds the rows
-    validation held back when the refusal came after it (they are still recorded, with their reasons)."""
+    validation held back when the refusal came after it (they are still recorded, with their reasons).
+    `details` is longer text for the reason file beside the rejected copy (every known layout, say): the
+    message stays one short line for the ledger and the terminal."""
 
-    def __init__(self, message: str, quarantine: pl.DataFrame | None = None) -> None:
+    def __init__(self, message: str, quarantine: pl.DataFrame | None = None, details: str | None = None) -> None:
         super().__init__(message)
         self.quarantine = quarantine
+        self.details = details
 
 
 HEADER_SEARCH_ROWS = 30

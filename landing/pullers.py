@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sendflow.core.settings import Settings
 from sendflow.core.vocabulary import PullStatus
-from sendflow.landing.download import Fetcher, NotPublished, Pulled, PullError
+from sendflow.landing.download import Fetcher, NotPublished, Pulled, PullError, SourceSeen
 
 # GIAS dates its extracts by the day in England.
 LONDON = ZoneInfo("Europe/London")
@@ -52,12 +52,12 @@ def pull_ees_data_sets(settings: Settings, fetcher: Fetcher) -> list[Pulled]:
     for name, data_set_id in settings.ees_data_sets.items():
         source = f"ees:{data_set_id}"
         version = latest_published_version(fetcher, settings.ees_api_url, data_set_id)
-        seen = fetcher.state.get(source)
+        seen = fetcher.state.seen_source(source)
         url = f"{settings.ees_api_url.rstrip('/')}/data-sets/{data_set_id}/csv?dataSetVersion={version}"
-        if seen.get("version") == version:
+        if seen.version == version:
             pulled.append(Pulled(f"{name} v{version}", url, PullStatus.UNCHANGED))
             continue
         result = fetcher.download(source, url, f"ees_{name}_v{version}.csv", conditional=False)
-        fetcher.state.put(source, {"version": version})
+        fetcher.state.record_source(source, SourceSeen(version=version))
         pulled.append(result)
     return pulled

@@ -1,4 +1,5 @@
-"""The landing folder's polling loop: sweep, hand each settled file on, report what became of each."""
+"""The landing folder's polling loop: sweep, hand each settled file on, report what became of each; and, at
+start and every so often, look in processing/ for files handed on before that never reached an outcome."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from sendflow.landing.zone import Accepted, LandingZone
 
 Deliver = Callable[[Accepted], str]  # takes an accepted file on; says what it did, for the report
 Refused = Callable[[Path, str], object]  # told of each refused file: where it now lies, and why
+# Given a file found left in processing/, decides (from the ledger) and acts: hands it on again, clears it, or
+# leaves it; says what it did, or None when there is nothing new to say.
+Recover = Callable[[Accepted], str | None]
 
 
 def poll(
@@ -21,6 +25,7 @@ def poll(
     stop: threading.Event,
     once: bool = False,
     report: Callable[[str], None] = print,
+    recover: Recover | None = None,
 ) -> int:
     """Poll until `stop` is set (or, with `once`, until the folder has nothing left to settle); the number of
     files accepted or refused."""
@@ -29,12 +34,25 @@ def poll(
     interval, settle = settings.watch_interval_seconds, settings.watch_settle_seconds
     report(f"watching {zone.root} every {interval:g} s (a file is taken once unchanged for {settle:g} s)")
     handled = 0
+    handed_on: dict[Path, float] = {}  # what this watcher delivered, and when: its run is left alone a while
+    next_recovery = 0.0
     while not stop.is_set():
-        swept = zone.sweep(time.monotonic())
+        now = time.monotonic()
+        if recover is not None and now >= next_recovery:
+            handed_on = {path: at for path, at in handed_on.items() if now - at < settings.watch_stranded_seconds}
+            for left in zone.left_in_processing(time.time(), settle):
+                if left.path in handed_on:
+                    continue
+                said = recover(left)
+                if said:
+                    report(said)
+            next_recovery = now + settings.watch_recover_seconds
+        swept = zone.sweep(now)
         for path, reason in swept.refused:
             report(f"refused: {reason}; moved to {path}")
             refused(path, reason)
         for accepted in swept.accepted:
+            handed_on[accepted.path] = time.monotonic()
             report(f"accepted {accepted.source} -> {accepted.path}: {deliver(accepted)}")
         handled += len(swept.refused) + len(swept.accepted)
         if once and not zone.pending():

@@ -66,6 +66,7 @@ class LandingZone:
         self.processing = self.root / PROCESSING
         self.rejected = self.root / REJECTED
         self._seen: dict[str, Sighting] = {}
+        self._hashes: dict[tuple[str, int, int], str] = {}
 
     def prepare(self) -> None:
         for folder in (self.root, self.processing, self.rejected):
@@ -78,6 +79,25 @@ class LandingZone:
             if entry.name not in (PROCESSING, REJECTED) and not entry.name.startswith(".")
             and not entry.name.lower().endswith(_IN_PROGRESS_SUFFIXES)
         ]  # fmt: skip
+
+    def left_in_processing(self, now: float, older_than: float) -> list[Accepted]:
+        """Files in processing/ (and the folders archives were unpacked into) unchanged for `older_than`
+        seconds of wall-clock time `now`: each was handed on once, and whether it reached an outcome is the
+        ledger's to say. Hashes are remembered by size and time, so a file left there is read once."""
+        found = []
+        for path in sorted(self.processing.rglob("*")):
+            if any(part.startswith(".") for part in path.relative_to(self.processing).parts):
+                continue  # a download or unpacking still being written
+            if path.name.lower().endswith(_IN_PROGRESS_SUFFIXES) or path.is_symlink() or not path.is_file():
+                continue
+            info = path.stat()
+            if now - info.st_mtime < older_than:
+                continue
+            key = (str(path), info.st_size, info.st_mtime_ns)
+            if key not in self._hashes:
+                self._hashes[key] = sha256_of(path)
+            found.append(Accepted(path, self._hashes[key], f"{PROCESSING}/{path.relative_to(self.processing)}"))
+        return found
 
     def sweep(self, now: float) -> Sweep:
         self.prepare()

@@ -26,6 +26,9 @@ from sendflow.intake.names import academic_year_for, snapshot_date_in_name
 from sendflow.intake.raw import Rejection, sha256_of
 from sendflow.intake.reader import read_head
 from sendflow.intake.structure import ROW_PROBLEMS, blank_rows, cell_problems, from_column
+from sendflow.loading import progress
+from sendflow.loading.landed import rejected_copy
+from sendflow.loading.offers import one_offer_at_a_time
 from sendflow.loading.pupil_files import identified_dataset, personal_dataset, shown_message, shown_name, source_label
 from sendflow.registry.datasets import BY_NAME, Dataset, all_layouts
 from sendflow.registry.partitions import Partition, replaced, summary
@@ -101,7 +104,15 @@ BATCH_ROWS = 1_000_000
 def ingest_path(path: Path, academic_year: str | None, context: Context) -> FileOutcome:
     """Load one file; never raises for bad input: the outcome (and its etl_load row) says what happened.
     Whatever goes wrong while offering it (a fault of the file or of ours) is this file's outcome, so a run's
-    other files are still offered."""
+    other files are still offered. Its start, batches and end are told to whoever listens (loading/progress)."""
+    key = progress.file_key(path)
+    progress.emit(progress.FileStarted(shown_name(path), key))
+    outcome = _offer(path, academic_year, context)
+    progress.emit(progress.FileFinished(outcome.name, key, outcome.status))
+    return outcome
+
+
+def _offer(path: Path, academic_year: str | None, context: Context) -> FileOutcome:
     record = LoadRecord(
         source_name=shown_name(path),  # a pupil file's name may be a pupil's: stored as shown, never as is
         source_sha256="",
@@ -111,14 +122,16 @@ def ingest_path(path: Path, academic_year: str | None, context: Context) -> File
     tally = Tally()
     try:
         record.source_sha256, record.source_bytes = sha256_of(path), path.stat().st_size
-        previous = ledger.loaded_with_sha256(context.warehouse, record.source_sha256)
-        if previous is not None:
-            return _duplicate(path, record, previous, context)
-        return _load(path, academic_year, record, context, tally)
+        # Until these bytes' outcome is known, a second offer of them waits (loading/offers.py).
+        with one_offer_at_a_time(context.settings.home, record.source_sha256):
+            previous = ledger.loaded_with_sha256(context.warehouse, record.source_sha256)
+            if previous is not None:
+                return _duplicate(path, record, previous, context)
+            return _load(path, academic_year, record, context, tally)
     except Rejection as rejection:
         record.status, record.message = LoadStatus.REJECTED, shown_message(str(rejection), path)
         try:
-            _keep_rejected(path, record, context)
+            _keep_rejected(path, record, context, rejection.details)
         except OSError as error:
             record.message += f" (the file could not be kept in the rejected area: {error.strerror})"
         load_id = ledger.record_outcome(context.warehouse, record, rejection.quarantine)
@@ -229,6 +242,7 @@ def _load(path: Path, academic_year: str | None, record: LoadRecord, context: Co
                 tally.seen,
             )  # fmt: skip
             tally.count(checked)
+            progress.emit(progress.BatchChecked(record.source_name, progress.file_key(path), number, record.rows_read))
             page = context.settings.data_docs_dir / dataset.name / f"{record.source_sha256[:16]}-{number}.html"
             if write_data_docs_page(checked, page):
                 tally.pages.append(str(page))
@@ -356,13 +370,13 @@ def _loaded_message(dataset: Dataset, partitions: tuple[str, ...], record: LoadR
     return ", ".join(parts)
 
 
-def _keep_rejected(path: Path, record: LoadRecord, context: Context) -> None:
-    """The rejected file stays in the landing zone's rejected area with its reason beside it, both named by
-    the file's shown name. A pupil file, or one whose dataset was never found (it may be one), is kept
-    owner-only, as bronze keeps it, and `sendflow purge --pupil-level` deletes it with bronze."""
-    rejected = context.settings.landing_dir / "rejected"
-    rejected.mkdir(parents=True, exist_ok=True)
-    target = rejected / f"{record.source_sha256[:12]}_{record.source_name}"
+def _keep_rejected(path: Path, record: LoadRecord, context: Context, details: str | None = None) -> None:
+    """The rejected file stays in the landing zone's rejected area with its reason beside it (the short message,
+    then the rejection's details, such as every known layout), both named by the file's shown name. A pupil
+    file, or one whose dataset was never found (it may be one), is kept owner-only, as bronze keeps it,
+    and `sendflow purge --pupil-level` deletes it with bronze."""
+    target = rejected_copy(context.settings.landing_dir, record.source_sha256, record.source_name)
+    target.parent.mkdir(parents=True, exist_ok=True)
     mode = 0o600 if personal_dataset(record.dataset) else None
     if path.resolve().is_relative_to(context.settings.landing_dir.resolve()):
         if mode is not None:
@@ -370,7 +384,7 @@ def _keep_rejected(path: Path, record: LoadRecord, context: Context) -> None:
         shutil.move(path, target)
     elif not target.exists():
         atomic_write_with(target, lambda temporary: shutil.copyfile(path, temporary), mode)
-    reason = ((record.message or "") + "\n").encode("utf-8")
+    reason = ((record.message or "") + "\n" + (f"\n{details}\n" if details else "")).encode("utf-8")
     atomic_write_bytes(target.with_name(target.name + ".reason.txt"), reason, mode)
 
 

@@ -202,10 +202,10 @@ def shown_message(message: str, path: Path) -> str:
     return re.sub(UPN_SHAPED, REDACTED, message)
 
 
-def purge_pupil_files(settings: Settings, older_than_days: int) -> list[Path]:
-    """Delete raw pupil-level files (bronze copies and rejected copies) offered more than N days ago.
-    A file rejected before its dataset was known may be a pupil file (kept owner-only for that reason):
-    its rejected copy goes with them."""
+def purge_pupil_files(settings: Settings, older_than_days: int, dry_run: bool = False) -> list[Path]:
+    """Delete raw pupil-level files (bronze copies and rejected copies) offered more than N days ago, and
+    return them; with `dry_run`, return the same files and delete none. A file rejected before its dataset
+    was known may be a pupil file (kept owner-only for that reason): its rejected copy goes with them."""
     personal = [d.name for d in DATASETS if d.personal]
     warehouse = Warehouse(settings.warehouse_url)
     cutoff = ledger.now() - timedelta(days=older_than_days)
@@ -220,6 +220,7 @@ def purge_pupil_files(settings: Settings, older_than_days: int) -> list[Path]:
         ]
         for path in candidates:
             if path.is_file():
-                path.unlink()
+                if not dry_run:
+                    path.unlink()
                 removed.append(path)
     return removed

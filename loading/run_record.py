@@ -4,8 +4,8 @@ Plain content; `flows/artifacts.py` publishes it as Prefect artifacts."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
+from sendflow.core.links import PATHS_ONLY, FileLinks
 from sendflow.loading.file_load import FileOutcome
 
 
@@ -33,7 +33,8 @@ def outcome_table(outcome: FileOutcome) -> list[dict[str, object]]:
     return rows
 
 
-def outcome_markdown(outcome: FileOutcome, gx_max_rows: int) -> str:
+def outcome_markdown(outcome: FileOutcome, gx_max_rows: int, links: FileLinks = PATHS_ONLY) -> str:
+    """`links` (`FileLinks.of(settings)`) link the Data Docs pages on serve's file server; without: their paths."""
     lines = [f"# {outcome.name}: {outcome.status}", "", outcome.message, ""]
     if outcome.checks_failed:
         lines += ["| check | rows failing |", "|---|---|"]
@@ -41,7 +42,7 @@ def outcome_markdown(outcome: FileOutcome, gx_max_rows: int) -> str:
         lines.append("")
     if outcome.docs_pages:
         lines.append("Great Expectations Data Docs for this validation:")
-        lines += [f"- [{Path(page).name}]({Path(page).resolve().as_uri()})" for page in outcome.docs_pages]
+        lines += [f"- {links.markdown(page)}" for page in outcome.docs_pages]
     elif outcome.rows_read > gx_max_rows:
         lines.append(
             f"Validated by the Polars translation of the suite ({outcome.rows_read} rows is over "

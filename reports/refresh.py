@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sendflow.core.links import PATHS_ONLY, FileLinks
 from sendflow.core.settings import ReportOptions
 from sendflow.registry.datasets import BY_NAME
 from sendflow.registry.partitions import PartitionValue
@@ -25,17 +26,18 @@ class Refreshed:
     reports: list[tuple[str, str]] = field(default_factory=list)  # trust id, html path
     skipped: list[tuple[str, str]] = field(default_factory=list)  # trust id, why its report was not written
 
-    def markdown(self) -> str:
+    def markdown(self, links: FileLinks = PATHS_ONLY) -> str:
+        """`links` (`FileLinks.of(settings)`) link the files on serve's file server; without: their paths."""
         lines = [f"# Refreshed after a load of {self.dataset}", ""]
         if self.gold:
             lines += ["| view | rows | gold Parquet |", "|---|---|---|"]
-            lines += [f"| {v} | {n} | [{Path(p).name}]({Path(p).as_uri()}) |" for v, p, n in self.gold]
+            lines += [f"| {v} | {n} | {links.markdown(p)} |" for v, p, n in self.gold]
         else:
             lines.append("No view reads this dataset.")
         lines.append("")
         if self.reports:
             lines += ["Trust reports regenerated:", ""]
-            lines += [f"- trust {trust}: [{Path(path).name}]({Path(path).as_uri()})" for trust, path in self.reports]
+            lines += [f"- trust {trust}: {links.markdown(path)}" for trust, path in self.reports]
         elif not self.skipped:
             lines.append("No kept trust report depends on this load.")
         if self.skipped:

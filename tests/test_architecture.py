@@ -33,13 +33,14 @@ ALLOWED: dict[str, set[str]] = {
     "reports": {"core", "transforms", "warehouse", "registry"},
     "loading": {"core", "transforms", "expectations", "warehouse", "registry", "intake"},
     "landing": {"core", "intake"},
+    "web": {"core"},
     "flows": {
         "core", "transforms", "expectations", "warehouse", "registry", "intake", "loading", "landing", "reports",
-        "synthetic",
+        "synthetic", "web",
     },
     "cli": {
         "core", "transforms", "expectations", "warehouse", "registry", "intake", "loading", "landing", "reports",
-        "synthetic", "flows",
+        "synthetic", "web", "flows",
     },
 }  # fmt: skip
 ROOMS = tuple(ALLOWED)

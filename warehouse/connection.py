@@ -11,6 +11,8 @@ file open corrupt it (each drops the other's POSIX locks). Its engine therefore 
 
 from __future__ import annotations
 
+import getpass
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -228,3 +230,103 @@ def _postgres_type(column: sa.Column) -> str:
     if isinstance(kind, sa.Date):
         return "date"
     return "text"
+
+
+class WarehouseUnavailable(Exception):
+    """The warehouse cannot be opened: its PostgreSQL server does not answer or refuses the login. The
+    message is one line, naming the server and what it said."""
+
+
+@dataclass(frozen=True)
+class PostgresAddress:
+    """Where a PostgreSQL URL points, as libpq reads it (the password left out: it is never shown)."""
+
+    database: str
+    host: str
+    port: str
+    user: str | None
+
+    @property
+    def server(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+class DatabaseMissing(WarehouseUnavailable):
+    """The PostgreSQL server answers, but holds no database of the warehouse's name."""
+
+    def __init__(self, address: PostgresAddress) -> None:
+        super().__init__(f'PostgreSQL database "{address.database}" does not exist on {address.server}')
+        self.address = address
+
+
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
+# Every server has it: where a database that does not exist yet is looked for and created from.
+POSTGRES_MAINTENANCE_DATABASE = "postgres"
+
+
+def postgres_address(warehouse: Warehouse) -> PostgresAddress:
+    from psycopg.conninfo import conninfo_to_dict
+
+    parts = conninfo_to_dict(warehouse.libpq_url)
+    user = str(parts["user"]) if parts.get("user") else None
+    # libpq's own defaults when the URL leaves them out.
+    database = str(parts.get("dbname") or os.environ.get("PGDATABASE") or user or getpass.getuser())
+    host = str(parts.get("host") or os.environ.get("PGHOST") or "localhost")
+    return PostgresAddress(database, host, str(parts.get("port") or os.environ.get("PGPORT") or 5432), user)
+
+
+def _maintenance_url(warehouse: Warehouse) -> str:
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(warehouse.libpq_url, dbname=POSTGRES_MAINTENANCE_DATABASE)
+
+
+def check_reachable(warehouse: Warehouse) -> None:
+    """Raise DatabaseMissing or WarehouseUnavailable when a PostgreSQL warehouse cannot be opened, instead of
+    the driver's traceback; SQLite always can (its file is made on first use). Connection failures carry no
+    SQLSTATE, so a missing database is told apart by asking the server's maintenance database."""
+    if warehouse.dialect == "sqlite":
+        return
+    import psycopg
+
+    address = postgres_address(warehouse)
+    try:
+        psycopg.connect(warehouse.libpq_url, connect_timeout=POSTGRES_CONNECT_TIMEOUT_SECONDS).close()
+        return
+    except psycopg.Error as error:
+        said = _first_line(error)
+    try:
+        with psycopg.connect(
+            _maintenance_url(warehouse), connect_timeout=POSTGRES_CONNECT_TIMEOUT_SECONDS, autocommit=True
+        ) as connection:
+            row = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [address.database]).fetchone()
+        found = row is not None
+    except psycopg.Error:
+        found = True  # the server itself cannot be asked: what the first attempt said is the reason
+    if not found:
+        raise DatabaseMissing(address)
+    raise WarehouseUnavailable(f'cannot open PostgreSQL database "{address.database}" on {address.server}: {said}')
+
+
+def create_database(warehouse: Warehouse) -> None:
+    """CREATE DATABASE for a PostgreSQL warehouse, from the server's maintenance database (the name quoted)."""
+    import psycopg
+    from psycopg import sql
+
+    address = postgres_address(warehouse)
+    try:
+        with psycopg.connect(
+            _maintenance_url(warehouse), connect_timeout=POSTGRES_CONNECT_TIMEOUT_SECONDS, autocommit=True
+        ) as connection:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(address.database)))
+    except psycopg.Error as error:
+        raise WarehouseUnavailable(
+            f'cannot create PostgreSQL database "{address.database}" on {address.server}: {_first_line(error)}'
+        ) from error
+
+
+def _first_line(error: Exception) -> str:
+    """libpq's message without its 'connection failed:' preamble and its hint lines."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    text = lines[0] if lines else type(error).__name__
+    return text.removeprefix("connection failed: ")

@@ -98,6 +98,28 @@ def loaded_with_sha256(warehouse: Warehouse, sha256: str) -> dict[str, Any] | No
     return frame.row(0, named=True) if frame.height else None
 
 
+def latest_with_sha256(warehouse: Warehouse, sha256: str) -> dict[str, Any] | None:
+    """The newest etl_load row for these bytes, whatever its status: loaded first, if they ever were."""
+    frame = query(
+        warehouse,
+        f"SELECT load_id, status, dataset, message FROM etl_load WHERE source_sha256 = {warehouse.param()} "
+        f"ORDER BY CASE WHEN status = {warehouse.param()} THEN 0 ELSE 1 END, load_id DESC LIMIT 1",
+        [sha256, LoadStatus.LOADED.value],
+    )
+    return frame.row(0, named=True) if frame.height else None
+
+
+def loads_after(warehouse: Warehouse, load_id: int) -> list[dict[str, Any]]:
+    """etl_load rows newer than `load_id`, oldest first: what a follower of the ledger has not yet seen."""
+    frame = query(
+        warehouse,
+        "SELECT load_id, status, dataset, source_name, source_sha256, rows_loaded, rows_quarantined, message "
+        f"FROM etl_load WHERE load_id > {warehouse.param()} ORDER BY load_id",
+        [load_id],
+    )
+    return frame.to_dicts()
+
+
 def recent_loads(warehouse: Warehouse, limit: int = 20) -> pl.DataFrame:
     data = query(warehouse, f"SELECT * FROM etl_load ORDER BY load_id DESC LIMIT {int(limit)}")
     return typed(data, LEDGER) if data.height else data

@@ -83,7 +83,7 @@ def test_each_run_publishes_a_table_and_a_page_linking_gx_data_docs(sendflow_env
     assert measures["rows loaded"] == outcome.rows_loaded and measures["rows quarantined"] == 1
     assert any(m.startswith("check failed: ") for m in measures)
     assert outcome.docs_pages and all(Path(p).is_file() for p in outcome.docs_pages)
-    assert Path(outcome.docs_pages[0]).resolve().as_uri() in str(page.data)
+    assert outcome.docs_pages[0] in str(page.data) and "file://" not in str(page.data)  # no file server here
     assert "12345X" in Path(outcome.docs_pages[0]).read_text()  # GX's own page shows the failing value
 
 

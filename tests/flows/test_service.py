@@ -14,6 +14,7 @@ import sys
 import time
 import zipfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ pytestmark = [pytest.mark.service, pytest.mark.prefect]
 CENSUS = SAMPLE_DIR / "england_census_2023-24.csv"
 PULLED_TEMPLATE = "england_census_2018-19_{date}.csv"
 LOAD_DEADLINE_SECONDS = 120
+KEY_REPORT = "ingest-school-census-report"
 
 
 def _wait_for(what: str, check: Callable[[], Any], timeout: float, service: subprocess.Popen[str] | None = None) -> Any:
@@ -75,10 +77,7 @@ def gias() -> Iterator[Source]:
         yield source
 
 
-@pytest.fixture
-def service(tmp_path: Path, gias: Source) -> Iterator[Running]:
-    home = tmp_path / "home"
-    home.mkdir()
+def _environment(home: Path, gias: Source) -> dict[str, str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SENDFLOW_"))}
     environment.update(
         SENDFLOW_HOME=str(home),
@@ -92,20 +91,43 @@ def service(tmp_path: Path, gias: Source) -> Iterator[Running]:
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_UI_ENABLED="false",
     )
-    output = tmp_path / "serve.out"
+    return environment
+
+
+@contextmanager
+def _serving(home: Path, output: Path, gias: Source) -> Iterator[Running]:
+    """`sendflow serve` as a user starts it, until it says it is serving; killed outright at the end."""
     with open(output, "w") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "sendflow.cli.main", "serve"], cwd=PROJECT, env=environment, stdout=sink,
-            stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            [sys.executable, "-m", "sendflow.cli.main", "serve"], cwd=PROJECT, env=_environment(home, gias),
+            stdout=sink, stderr=subprocess.STDOUT, text=True, start_new_session=True,
         )  # fmt: skip
     running = Running(home, process, output, gias)
     try:
         _wait_for("the service to start", lambda: "sendflow is serving" in running.text(), 180, process)
         yield running
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        children = json.loads((home / "serve.json").read_text())["children"] if (home / "serve.json").exists() else []
+        for pid in [process.pid, *children]:  # each child leads its own process group
+            with suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+        process.wait()
+
+
+@pytest.fixture
+def service(tmp_path: Path, gias: Source) -> Iterator[Running]:
+    home = tmp_path / "home"
+    home.mkdir()
+    with _serving(home, tmp_path / "serve.out", gias) as running:
+        yield running
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
 
 
 def _flow_runs(api_url: str, flow_name: str) -> list[Any]:
@@ -182,7 +204,10 @@ def test_files_landing_are_loaded_refused_or_recognised_and_loads_refresh_the_ma
     [run] = [r for r in runs if r.parameters.get("path", "").endswith(CENSUS.name)]
     assert run.parameters["sha256"] == loaded[0]["source_sha256"]
 
+    _each_outcome_is_told_in_the_terminal_and_the_serving_log(service, loaded[0], duplicate[0])
+    _run_records_link_pages_the_browser_can_open(service)
     _a_scheduled_pull_lands_announces_and_loads_once(service)
+    _a_hand_run_pull_hands_its_file_to_the_service(service)
 
     os.killpg(service.process.pid, signal.SIGTERM)
     assert service.process.wait(timeout=90) == 0
@@ -212,3 +237,105 @@ def _a_scheduled_pull_lands_announces_and_loads_once(service: Running) -> None:
     assert service.gias.requests[-1][1].get("If-None-Match")  # the second pull asked conditionally
     time.sleep(5)
     assert sum(1 for r in service.loads() if r["source_name"].startswith("england_census_2018-19")) == 1
+
+
+def _each_outcome_is_told_in_the_terminal_and_the_serving_log(
+    service: Running, loaded: dict[str, Any], duplicate: dict[str, Any]
+) -> None:
+    told = _wait_for(
+        "the outcomes in the terminal",
+        lambda: f"load {duplicate['load_id']}: census_resent.csv: duplicate (" in service.text(), 30, service.process,
+    )  # fmt: skip
+    assert told
+    assert f"load {loaded['load_id']}: {CENSUS.name}: loaded {loaded['rows_loaded']:,} rows (0 quarantined)" in (
+        service.text()
+    )
+    serving_log = service.home / "prefect-serve.log"
+    _wait_for(
+        "the served run's outcome in the serving log",
+        lambda: f"{CENSUS.name}: loaded (school_census 2023/24" in serving_log.read_text(errors="replace"), 30,
+    )  # fmt: skip
+
+
+def _run_records_link_pages_the_browser_can_open(service: Running) -> None:
+    """Data Docs pages are linked over HTTP from the service's own file server, never as file:// URLs."""
+    import httpx
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: service.api_url}), get_client(sync_client=True) as client:
+        pages = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[KEY_REPORT])))
+    markdown = "\n".join(str(page.data) for page in pages)
+    assert "file://" not in markdown
+    links = re.findall(r"\((http://127\.0\.0\.1:[0-9]+/[^)]+)\)", markdown)
+    assert links, markdown
+    for link in links:
+        page = httpx.get(link, timeout=10)
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"], link
+    served = json.loads((service.home / "serve.json").read_text())
+    assert links[0].startswith(served["files_url"])
+    assert httpx.get(served["files_url"] + "../pupil.key", timeout=10).status_code in (403, 404)
+
+
+def _a_hand_run_pull_hands_its_file_to_the_service(service: Running) -> None:
+    """`sendflow pull` by hand finds the running service of its home and announces there, where the served
+    ingest-extract hears it: the file is loaded by the service, once, and nothing is left in processing/."""
+    older = b"".join((SAMPLE_DIR / "england_census_2018-19.csv").read_bytes().splitlines(keepends=True)[:-1])
+    service.gias.put("/england_census_2018-19_20261128.csv", older)
+    environment = _environment(service.home, service.gias)
+    done = subprocess.run(
+        [sys.executable, "-m", "sendflow.cli.main", "pull", "gias", "--day", "2026-11-28"], cwd=PROJECT,
+        env=environment, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "using the running sendflow serve" in done.stderr
+    assert "england_census_2018-19: new" in done.stdout or ": new (" in done.stdout, done.stdout
+    name = "england_census_2018-19_20261128.csv"
+    pulled = _wait_for(
+        "the hand-pulled file to load in the service",
+        lambda: [r for r in service.loads() if r["source_name"] == name], LOAD_DEADLINE_SECONDS, service.process,
+    )  # fmt: skip
+    assert [r["status"] for r in pulled] == ["loaded"]
+    [run] = [r for r in _flow_runs(service.api_url, "ingest-extract") if r.parameters.get("path", "").endswith(name)]
+    assert run.state is not None and run.state.is_completed()
+    _wait_for("processing/ to be cleared", lambda: not (service.landing / "processing" / name).exists(), 30)
+
+
+def test_a_file_stranded_by_a_killed_loader_is_loaded_once_when_the_service_restarts(
+    tmp_path: Path, gias: Source
+) -> None:
+    """The service and its loader (the serving process, whose runs load what is announced) are killed outright
+    after the watcher took a file and announced it, before the load ran: the file lies in processing/ with no
+    outcome, and the old Prefect server is left running, orphaned. The next `sendflow serve` of the home stops
+    the orphan and takes the file over."""
+    home = tmp_path / "home"
+    home.mkdir()
+    with _serving(home, tmp_path / "first.out", gias) as first:
+        server_pid, serving_pid = json.loads((home / "serve.json").read_text())["children"]
+        shutil.copyfile(CENSUS, first.landing / CENSUS.name)
+        _wait_for("the watcher to take the file", lambda: f"accepted {CENSUS.name}" in first.text(), 60, first.process)
+        os.killpg(serving_pid, signal.SIGKILL)
+        os.killpg(first.process.pid, signal.SIGKILL)
+        first.process.wait()
+    assert _alive(server_pid)
+    stranded = home / "landing" / "processing" / CENSUS.name
+    assert stranded.is_file()
+    assert not [r for r in first.loads() if r["status"] == "loaded"], "killed too late: the load had published"
+
+    with _serving(home, tmp_path / "second.out", gias) as second:
+        assert f"stopped process {server_pid}, left running by a sendflow serve of this home" in second.text()
+        assert not _alive(server_pid)
+        _wait_for(
+            "the stranded file to be taken over",
+            lambda: f"took over processing/{CENSUS.name} (left with no outcome)" in second.text(), 30, second.process,
+        )  # fmt: skip
+        loaded = _wait_for(
+            "the stranded file to load", lambda: [r for r in second.loads() if r["status"] == "loaded"],
+            LOAD_DEADLINE_SECONDS, second.process,
+        )  # fmt: skip
+        _wait_for("processing/ to be cleared", lambda: not stranded.exists(), 30, second.process)
+        time.sleep(3)  # a second take-over would have been announced by now
+        rows = second.loads()
+    assert [(r["status"], r["source_name"]) for r in rows] == [("loaded", CENSUS.name)]
+    assert loaded[0]["source_sha256"] == rows[0]["source_sha256"]

@@ -209,7 +209,9 @@ def test_unknown_header_is_rejected_naming_the_known_datasets(context: Context, 
 
     assert outcome.status == "rejected"
     assert "unknown header" in outcome.message
-    assert "school_census" in outcome.message and "school_register" in outcome.message
+    assert "nearest layout: " in outcome.message and "reason file" in outcome.message
+    reason = next((context.settings.landing_dir / "rejected").glob("*budget.csv.reason.txt")).read_text()
+    assert "school_census" in reason and "school_register" in reason
 
 
 def test_both_backends_load_then_recognise_a_duplicate(backend_context: Context) -> None:

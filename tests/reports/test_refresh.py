@@ -3,13 +3,18 @@ trust reports that depend on the loaded partitions."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import httpx
+
+from sendflow.core.links import FileLinks
 from sendflow.loading.file_load import Context
 from sendflow.reports.read import DEMO_TRUST_ID
 from sendflow.reports.refresh import Refreshed, kept_reports, refresh
 from sendflow.reports.write import trust_report_dir
 from sendflow.warehouse import ledger
+from sendflow.web.files import start_file_server
 from tests.reports.conftest import demo_returns_seed, demo_warehouse_file, report_context  # noqa: F401 - fixtures
 
 
@@ -47,7 +52,7 @@ def test_a_kept_report_is_rewritten_when_a_load_touches_its_trust_and_left_when_
     [(trust, html)] = funding.reports
     assert trust == DEMO_TRUST_ID and Path(html).parent == trust_report_dir(settings.reports_dir, DEMO_TRUST_ID)
     written = Path(html).stat().st_mtime_ns
-    assert Path(html).as_uri() in funding.markdown()
+    assert f"`{html}`" in funding.markdown() and "file://" not in funding.markdown()  # no file server: paths
 
     # the trust's schools are not in this census year's partitions: its report is left as it is
     elsewhere = _refresh(report_context, "school_census", [{"academic_year": "2019/20"}], [DEMO_TRUST_ID])
@@ -56,3 +61,24 @@ def test_a_kept_report_is_rewritten_when_a_load_touches_its_trust_and_left_when_
 
     # once written, a report is kept current without the setting
     assert kept_reports(settings.reports_dir) == {DEMO_TRUST_ID}
+
+
+def test_the_refresh_record_links_gold_and_reports_that_the_file_server_serves(
+    report_context: Context,  # noqa: F811
+) -> None:
+    """With serve's file server running, each gold Parquet and regenerated report is a link it answers."""
+    settings = report_context.settings
+    funding = _refresh(report_context, "dsg_allocation", _partitions(report_context, "dsg_allocation"), [DEMO_TRUST_ID])
+    served = start_file_server(settings)
+    try:
+        markdown = funding.markdown(FileLinks(settings.home, served.url))
+        links = re.findall(r"\]\((http://[^)]+)\)", markdown)
+        files = [Path(p) for _, p, _ in funding.gold] + [Path(p) for _, p in funding.reports]
+        assert len(links) == len(files) and "file://" not in markdown
+        for link, file in zip(links, files, strict=True):
+            answer = httpx.get(link, timeout=10)
+            assert answer.status_code == 200 and answer.content == file.read_bytes(), link
+            kind = "application/vnd.apache.parquet" if file.suffix == ".parquet" else "text/html; charset=utf-8"
+            assert answer.headers["content-type"] == kind
+    finally:
+        served.close()

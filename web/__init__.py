@@ -1,0 +1,1 @@
+"""The home's published files over HTTP: serve's read-only file server."""
