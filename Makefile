@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.pupil_census
 	$(BIN)/python -m bench.orchestration
 	$(BIN)/python -m bench.reports
+	$(BIN)/python -m bench.cli
 
 clean:
 	rm -rf var .pytest_cache

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import secrets
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from sendflow.cli.progress import outcome_lines, showing_progress
 from sendflow.core.settings import Settings
 from sendflow.core.text import table
 from sendflow.core.vocabulary import CensusTerm, LoadStatus
-from sendflow.flows.ingest import with_task_runner
+from sendflow.loading.file_load import FileOutcome
 from sendflow.reports.read import DEMO_MEMBERSHIP_FILE, DEMO_TRUST_ID, ReportError
 from sendflow.reports.write import trust_report_dir, write_trust_report
 from sendflow.synthetic.writers import SynthError, generate_census
@@ -20,6 +21,7 @@ from sendflow.warehouse.lake import Lake
 from sendflow.warehouse.marts import existing_relations, gold_path, write_gold
 from sendflow.warehouse.views import VIEWS
 
+IngestRun = Callable[[list[str], str | None], list[FileOutcome]]
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
 # The register first, so the census years can be read against it; then the LA funding and EHC plans.
 SAMPLE_FILES = (
@@ -47,7 +49,8 @@ def ensure_local_pupil_key(settings: Settings) -> Path | None:
     return None
 
 
-def run_demo(settings: Settings) -> int:
+def run_demo(settings: Settings, ingest: IngestRun) -> int:
+    """`ingest` runs files as `sendflow ingest` would (cli.main.ingest_runner: served, or here)."""
     print(f"sendflow demo: warehouse {Warehouse(settings.warehouse_url).describe()}, lake {settings.lake_dir}")
     created = ensure_local_pupil_key(settings)
     if created:
@@ -55,7 +58,7 @@ def run_demo(settings: Settings) -> int:
     print(f"Ingesting the bundled sample extracts from {SAMPLE_DIR} (real DfE slices; see ATTRIBUTION.md)\n")
     samples = [str(SAMPLE_DIR / name) for name in SAMPLE_FILES]
     with showing_progress(samples):
-        outcomes = with_task_runner(settings)(samples)
+        outcomes = ingest(samples, None)
     for line in outcome_lines(outcomes):
         print("  " + line)
     try:
@@ -68,7 +71,7 @@ def run_demo(settings: Settings) -> int:
     )
     return_files = [str(p) for p in returns]
     with showing_progress(return_files):
-        pupil_outcomes = with_task_runner(settings)(return_files)
+        pupil_outcomes = ingest(return_files, None)
     for line in outcome_lines(pupil_outcomes):
         print("  " + line)
     outcomes = [*outcomes, *pupil_outcomes]

@@ -7,17 +7,16 @@ import contextlib
 import os
 import shutil
 import sys
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sendflow.core.settings import Settings, get_settings
-from sendflow.core.vocabulary import CensusTerm, LoadStatus
-from sendflow.transforms.common import normalise_academic_year
+from sendflow.core.vocabulary import CensusTerm, LoadStatus, PullSource
 
 if TYPE_CHECKING:
-    import polars as pl
-
+    from sendflow.loading.file_load import FileOutcome
     from sendflow.warehouse.connection import PostgresAddress, Warehouse
 
 EXIT_OK, EXIT_FILE_PROBLEM, EXIT_USAGE = 0, 1, 2
@@ -25,6 +24,8 @@ EXIT_OK, EXIT_FILE_PROBLEM, EXIT_USAGE = 0, 1, 2
 
 def _academic_year(text: str) -> str:
     try:
+        from sendflow.transforms.common import normalise_academic_year  # Polars: not for `--help`
+
         return normalise_academic_year(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from error
@@ -194,10 +195,10 @@ def _synth_census(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_USAGE
     from sendflow.synthetic.writers import SynthError, generate_census
     from sendflow.warehouse.connection import Warehouse
-    from sendflow.warehouse.schema import ensure_schema
 
     warehouse = Warehouse(settings.warehouse_url)
-    ensure_schema(warehouse)
+    if not _readable(warehouse, settings, "synth census"):
+        return EXIT_FILE_PROBLEM
     try:
         summary = generate_census(
             warehouse, urns=args.urns, trust_id=args.trust, national=args.national, academic_year=args.academic_year,
@@ -210,14 +211,29 @@ def _synth_census(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _readable(warehouse: Warehouse, settings: Settings, command: str) -> bool:
+    """Readers read: a warehouse that is not there is said to be missing, never created (nor migrated)."""
+    from sendflow.warehouse.connection import WarehouseUnavailable
+
+    try:
+        if not _ledger_missing(warehouse):
+            return True
+    except WarehouseUnavailable as error:
+        print(f"sendflow {command}: {error}", file=sys.stderr)
+        return False
+    lines = _no_warehouse(warehouse, settings)
+    print("\n".join([lines[0].replace("sendflow status", f"sendflow {command}"), *lines[1:]]), file=sys.stderr)
+    return False
+
+
 def _report(args: argparse.Namespace, settings: Settings) -> int:
     from sendflow.reports.read import ReportError
     from sendflow.reports.write import write_all_trust_reports, write_trust_report
     from sendflow.warehouse.connection import Warehouse
-    from sendflow.warehouse.schema import ensure_schema
 
     warehouse = Warehouse(settings.warehouse_url)
-    ensure_schema(warehouse)
+    if not _readable(warehouse, settings, "report"):
+        return EXIT_FILE_PROBLEM
     if args.all_trusts:
         written = write_all_trust_reports(warehouse, args.academic_year, args.out, settings.report_options)
         for trust_id, why in written.skipped:
@@ -238,29 +254,47 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _prepare_prefect(settings: Settings, use_service: bool = True) -> bool:
-    """Keep Prefect's own state under the sendflow home and its chatter down; set before Prefect is imported.
-    With no PREFECT_API_URL, a running `sendflow serve` of the same home lends its server (events are heard
-    there, runs appear in its UI) and its file server (links open). True when a server that hears events is
-    in use."""
+def _prefect_environment(settings: Settings) -> None:
+    """Keep Prefect's own state under the sendflow home and its chatter down; set before Prefect is imported."""
     settings.prefect_home.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", settings.prefect_log_level)
     os.environ.setdefault("PREFECT_LOGGING_SERVER_LEVEL", "WARNING")
+
+
+def _served(settings: Settings) -> bool:
+    """True when this command's runs go to a Prefect server: the one at PREFECT_API_URL, or, with none set,
+    the running `sendflow serve` of this home, whose server is lent (events are heard there, runs appear in
+    its UI) with its file server (links open). False: the command runs here, in-process (cli/local.py)."""
     if os.environ.get("PREFECT_API_URL"):
+        _prefect_environment(settings)
         return True
-    if not use_service:
-        return False
     from sendflow.core.serving import running_service
 
     service = running_service(settings.home)
     if service is None:
         return False
+    _prefect_environment(settings)
     os.environ["PREFECT_API_URL"] = service.api_url
     os.environ.setdefault("SENDFLOW_FILES_URL", service.files_url)
     print(f"using the running sendflow serve of {settings.home} (Prefect API {service.api_url})", file=sys.stderr)
     return True
+
+
+def ingest_runner(settings: Settings) -> Callable[[list[str], str | None], list[FileOutcome]]:
+    """The `ingest-files` flow where a server records it; else the same run in this process. A Dask task
+    runner is Prefect's, so it takes the flow either way (on a throwaway server when none is configured)."""
+    from sendflow.cli.local import ingest_here, runs_here, say_not_recorded
+
+    if _served(settings) or not runs_here(settings):
+        _prefect_environment(settings)
+        from sendflow.flows.ingest import with_task_runner
+
+        flow = with_task_runner(settings)
+        return lambda files, academic_year: flow(files, academic_year)
+    say_not_recorded()
+    return lambda files, academic_year: ingest_here(files, academic_year, settings)
 
 
 def _ingest(paths: list[Path], academic_year: str | None, settings: Settings) -> int:
@@ -268,13 +302,12 @@ def _ingest(paths: list[Path], academic_year: str | None, settings: Settings) ->
     if missing:
         print(f"sendflow ingest: no such file: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
-    _prepare_prefect(settings)
+    run = ingest_runner(settings)
     from sendflow.cli.progress import outcome_lines, showing_progress
-    from sendflow.flows.ingest import with_task_runner
 
     files = [str(p.resolve()) for p in paths]
     with showing_progress(files):  # on stderr: stdout keeps one result line per file, for other tools
-        outcomes = with_task_runner(settings)(files, academic_year)
+        outcomes = run(files, academic_year)
     for line in outcome_lines(outcomes):
         print(line)
     pupil_loads = [
@@ -290,17 +323,27 @@ def _ingest(paths: list[Path], academic_year: str | None, settings: Settings) ->
 
 
 def _service_command(args: argparse.Namespace, settings: Settings) -> int:
-    heard = _prepare_prefect(settings, use_service=args.command != "serve")
     if args.command == "serve":
+        _prefect_environment(settings)
         from sendflow.flows.serve import run_service
 
         return run_service(settings)
+    from sendflow.cli.local import say_not_recorded
+
+    served = _served(settings)
     if args.command == "pull":
-        from sendflow.flows.pull import pull_ees, pull_gias
         from sendflow.landing.download import PullError
 
-        try:  # with no service to hear of a new file, it is loaded here, never left in processing/
-            lines = pull_gias(args.day, load_here=not heard) if args.source == "gias" else pull_ees(load_here=not heard)
+        try:  # with no server to hear of a new file, it is loaded here, never left in processing/
+            if served:
+                from sendflow.flows.pull import pull_ees, pull_gias
+
+                lines = pull_gias(args.day) if args.source == PullSource.GIAS else pull_ees()
+            else:
+                from sendflow.cli.local import pull_here
+
+                say_not_recorded()
+                lines = pull_here(PullSource(args.source), date.fromisoformat(args.day) if args.day else None, settings)
         except PullError as error:
             print(f"sendflow pull {args.source}: {error}", file=sys.stderr)
             return EXIT_FILE_PROBLEM
@@ -309,12 +352,20 @@ def _service_command(args: argparse.Namespace, settings: Settings) -> int:
     import signal
     import threading
 
-    from sendflow.flows.watch import delivery_for, watch
-
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    report: Callable[[str], None] = lambda line: print(line, flush=True)  # noqa: E731
     with contextlib.suppress(KeyboardInterrupt):
-        watch(settings, delivery_for(args.mode), stop, once=args.once, report=lambda line: print(line, flush=True))
+        if served or args.mode == "events":
+            _prefect_environment(settings)
+            from sendflow.flows.watch import delivery_for, watch
+
+            watch(settings, delivery_for(args.mode), stop, once=args.once, report=report)
+        else:
+            from sendflow.cli.local import watch_here
+
+            say_not_recorded()
+            watch_here(settings, stop, once=args.once, report=report)
     return EXIT_OK
 
 
@@ -338,18 +389,9 @@ def _clip_middle(text: str, width: int) -> str:
 def _ledger_missing(warehouse: Warehouse) -> bool:
     """Whether there is no ledger to read, found without creating anything: no file, no folder, no DDL.
     Raises WarehouseUnavailable (DatabaseMissing among them) when a PostgreSQL warehouse cannot be opened."""
-    from sendflow.warehouse.connection import check_reachable
-    from sendflow.warehouse.schema import existing_tables
+    from sendflow.warehouse.recent import has_ledger
 
-    if warehouse.dialect == "sqlite" and not warehouse.sqlite_path.is_file():
-        return True
-    check_reachable(warehouse)
-    session = warehouse.session()
-    try:
-        return "etl_load" not in existing_tables(session, warehouse)
-    finally:
-        session.rollback()
-        session.close()
+    return not has_ledger(warehouse)
 
 
 def _createdb_hint(address: PostgresAddress, command: str) -> str:
@@ -379,7 +421,7 @@ def _no_warehouse(warehouse: Warehouse, settings: Settings) -> list[str]:
 def _status(settings: Settings, limit: int) -> int:
     """Recent loads, read only: where there is no warehouse, says so and how to make one, and creates nothing."""
     from sendflow.warehouse.connection import DatabaseMissing, Warehouse, WarehouseUnavailable
-    from sendflow.warehouse.ledger import recent_loads
+    from sendflow.warehouse.recent import recent_loads
 
     warehouse = Warehouse(settings.warehouse_url)
     try:
@@ -395,7 +437,7 @@ def _status(settings: Settings, limit: int) -> int:
         print("\n".join(_no_warehouse(warehouse, settings)), file=sys.stderr)
         return EXIT_FILE_PROBLEM
     loads = recent_loads(warehouse, limit)
-    if loads.is_empty():
+    if not loads:
         print(f"No loads yet in {warehouse.describe()}: `sendflow ingest FILE` or `make demo` loads some.")
         return EXIT_OK
     width = shutil.get_terminal_size((STATUS_WIDTH, 24)).columns
@@ -404,7 +446,7 @@ def _status(settings: Settings, limit: int) -> int:
     return EXIT_OK
 
 
-def _load_lines(loads: pl.DataFrame, width: int) -> list[str]:
+def _load_lines(loads: list[dict[str, Any]], width: int) -> list[str]:
     """One line per load, its file and what it loaded into shortened to fit `width`; beneath a load that did
     not load, its message (why it was a duplicate, rejected or failed)."""
     from sendflow.core.text import table
@@ -412,7 +454,7 @@ def _load_lines(loads: pl.DataFrame, width: int) -> list[str]:
     headers = ["load", "finished", "status", "file", "into", "rows", "quarantined"]
     file_at, into_at = headers.index("file"), headers.index("into")
     this_year = datetime.now(UTC).year
-    records = list(loads.iter_rows(named=True))
+    records = loads
     rows: list[list[object]] = [
         [r["load_id"], _finished(r["finished_at"], this_year), r["status"], r["source_name"] or "-",
          " ".join(str(part) for part in (r["dataset"], r["partition_values"]) if part) or "-",
@@ -514,6 +556,14 @@ def _purge(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # `sendflow status | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     settings = get_settings()
     if args.command == "ingest":
@@ -521,10 +571,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "status":
         return _status(settings, args.limit)
     if args.command == "demo":
-        _prepare_prefect(settings)
         from sendflow.cli.demo import run_demo
 
-        return run_demo(settings)
+        return run_demo(settings, ingest_runner(settings))
     if args.command == "db":
         return _db(args, settings)
     if args.command == "purge":

@@ -108,7 +108,8 @@ class Settings(BaseSettings):
     watch_stranded_seconds: float = Field(
         default=600.0,
         ge=0,
-        description="A file the watcher handed on itself is left to its run this long before it is taken over.",
+        description="After its first look, the watcher takes over a file in processing/ only once it has lain "
+        "there this long with no outcome: its announced run has that long to start.",
     )
     landing_max_bytes: int = Field(
         default=4 * 1024**3, gt=0, description="Files (and archives) larger than this are refused on landing."

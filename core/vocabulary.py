@@ -24,6 +24,13 @@ class LoadStatus(StrEnum):
         return self in (LoadStatus.LOADED, LoadStatus.DUPLICATE)
 
 
+class PullSource(StrEnum):
+    """What a puller fetches from: GIAS's daily extracts, or the EES public API's data sets."""
+
+    GIAS = "gias"
+    EES = "ees"
+
+
 class PullStatus(StrEnum):
     """What one download attempt found at its source."""
 

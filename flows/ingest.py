@@ -11,17 +11,14 @@ from prefect import Flow, flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from sendflow.core.settings import Settings, get_settings
-from sendflow.core.vocabulary import LoadStatus
 from sendflow.flows import events
 from sendflow.flows.artifacts import publish_run_records
 from sendflow.flows.task_runners import task_runner_for
-from sendflow.intake.raw import sha256_of
 from sendflow.loading.events import loaded_event_payload
-from sendflow.loading.file_load import Context, FileOutcome, ingest_path, load_order
-from sendflow.loading.offers import later_copies
-from sendflow.loading.pupil_files import personal_dataset, shown_message, shown_name, source_label
+from sendflow.loading.file_load import Context, FileOutcome, ingest_path
+from sendflow.loading.pupil_files import shown_name
+from sendflow.loading.runs import offer_files, offer_landed
 from sendflow.registry.datasets import DATASETS
-from sendflow.warehouse import ledger
 from sendflow.warehouse.connection import Warehouse
 from sendflow.warehouse.schema import ensure_schema
 
@@ -85,26 +82,18 @@ def ingest_files(paths: list[str], academic_year: str | None = None) -> list[Fil
     ensure_schema(Warehouse(settings.warehouse_url))
     ensure_publish_limits()
     logger = get_run_logger()
-    files = [Path(p) for p in paths]
-    outcomes: dict[int, FileOutcome] = {}
-    waves: dict[int, list[int]] = {}
-    copies = later_copies(files)
-    for index, path in enumerate(files):
-        if index not in copies:
-            waves.setdefault(load_order(path), []).append(index)
-    if copies:  # the same bytes again: after their first offer, whose duplicate they then are
-        waves[max(waves, default=0) + 1] = sorted(copies)
-    for order in sorted(waves):
-        futures = {index: ingest_file.submit(files[index], academic_year, settings) for index in waves[order]}
-        for index, future in futures.items():
+
+    def run_wave(files: list[Path]) -> list[FileOutcome | BaseException]:
+        futures = [ingest_file.submit(path, academic_year, settings) for path in files]
+        results: list[FileOutcome | BaseException] = []
+        for future in futures:
             try:
-                outcomes[index] = future.result()
-            except Exception as error:  # a task that died (a worker lost, the ledger unreachable): this file's
-                outcomes[index] = FileOutcome(  # outcome only; the other files still run
-                    str(files[index]), LoadStatus.FAILED, f"the load task failed: {type(error).__name__}"
-                )
-            logger.info(outcomes[index].line())
-    return [outcomes[index] for index in range(len(files))]
+                results.append(future.result())
+            except Exception as error:  # a task that died: offer_files makes it this file's failed outcome
+                results.append(error)
+        return results
+
+    return offer_files([Path(p) for p in paths], run_wave, told=lambda outcome: logger.info(outcome.line()))
 
 
 def with_task_runner(settings: Settings) -> Flow[..., list[FileOutcome]]:
@@ -122,43 +111,8 @@ def ingest_extract(path: str, sha256: str, academic_year: str | None = None) -> 
     ensure_schema(Warehouse(settings.warehouse_url))
     ensure_publish_limits()
     logger = get_run_logger()
-    landed = Path(path)
-    outcome = _missing_or_changed(landed, sha256, settings)
-    if outcome is None:
-        outcome = ingest_file(landed, academic_year, settings)
-        if outcome.ok and landed.exists() and _inside(landed, settings.landing_dir / "processing"):
-            # Bronze holds the bytes; a pupil-level file should not linger in the landing zone.
-            landed.unlink(missing_ok=True)
-    else:
+    outcome, offered = offer_landed(Path(path), sha256, settings, lambda p: ingest_file(p, academic_year, settings))
+    if not offered:  # answered before any offer (not there, or changed): no task wrote its run record
         publish_run_records(outcome, settings)
     logger.info(outcome.line())
     return outcome
-
-
-def _missing_or_changed(landed: Path, sha256: str, settings: Settings) -> FileOutcome | None:
-    warehouse = Warehouse(settings.warehouse_url)
-    if not landed.is_file():
-        previous = ledger.loaded_with_sha256(warehouse, sha256)
-        if previous is None:
-            missing = shown_message(f"{landed} is not there and those bytes were never loaded", landed)
-            return FileOutcome(str(landed), LoadStatus.FAILED, missing)
-        earlier = source_label(previous["source_name"] or "", personal_dataset(previous["dataset"]))
-        record = ledger.LoadRecord(
-            source_name=shown_name(landed), source_sha256=sha256, status=LoadStatus.DUPLICATE,
-            started_at=ledger.now(), dataset=previous["dataset"],
-            message=f"same bytes as load {previous['load_id']} ({earlier}); nothing changed",
-        )  # fmt: skip
-        load_id = ledger.record_outcome(warehouse, record)
-        return FileOutcome(str(landed), LoadStatus.DUPLICATE, record.message or "", previous["dataset"], load_id)
-    found = sha256_of(landed)
-    if found != sha256:
-        return FileOutcome(
-            str(landed), LoadStatus.FAILED,
-            f"{shown_name(landed)} changed after it landed (SHA-256 {found[:12]}..., the event said {sha256[:12]}...); "
-            "put it in the landing folder again to load it",
-        )  # fmt: skip
-    return None
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    return path.resolve().is_relative_to(folder.resolve())

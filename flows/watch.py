@@ -11,14 +11,12 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
 from sendflow.core.settings import Settings
-from sendflow.core.vocabulary import Leftover
 from sendflow.flows import events
 from sendflow.landing.watcher import Deliver, Recover, poll
 from sendflow.landing.zone import Accepted
-from sendflow.loading.landed import leftover_fate
+from sendflow.loading.landed import Leftovers
 
 
 def announce(accepted: Accepted) -> str:
@@ -40,23 +38,8 @@ def delivery_for(mode: str) -> Deliver:
 
 
 def _recovery(settings: Settings, deliver: Deliver) -> Recover:
-    """Files left in processing/ with no outcome are handed on as if they had just landed; those whose bytes
-    were loaded are cleared (bronze keeps them); a failed one is told once and left for a person."""
-    told: set[Path] = set()
-
-    def _recover(left: Accepted) -> str | None:
-        fate = leftover_fate(settings, left.sha256)
-        if fate.kind is Leftover.TAKE_OVER:
-            return f"took over {left.source} (left with no outcome): {deliver(left)}"
-        if fate.kind is Leftover.ALREADY_LOADED:
-            left.path.unlink(missing_ok=True)
-            return f"cleared {left.source}: its bytes are load {fate.load_id} (bronze keeps them)"
-        if fate.kind is Leftover.HAS_OUTCOME and left.path not in told:
-            told.add(left.path)
-            return f"left {left.source} in place: load {fate.load_id} {fate.message[:200]}"
-        return None
-
-    return _recover
+    leftovers = Leftovers(settings)
+    return lambda left: leftovers.handle(left.path, left.sha256, left.source, lambda: deliver(left))
 
 
 def watch(

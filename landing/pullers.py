@@ -3,11 +3,11 @@ configured EES data set. The Prefect flows in flows/pull.py run these and announ
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sendflow.core.settings import Settings
-from sendflow.core.vocabulary import PullStatus
+from sendflow.core.vocabulary import PullSource, PullStatus
 from sendflow.landing.download import Fetcher, NotPublished, Pulled, PullError, SourceSeen
 
 # GIAS dates its extracts by the day in England.
@@ -61,3 +61,16 @@ def pull_ees_data_sets(settings: Settings, fetcher: Fetcher) -> list[Pulled]:
         fetcher.state.record_source(source, SourceSeen(version=version))
         pulled.append(result)
     return pulled
+
+
+def pull(settings: Settings, source: PullSource, day: date | None = None) -> list[Pulled]:
+    """Run one puller now: GIAS's extracts of `day` (default today, as dated in Europe/London), or each
+    configured EES data set's newest version. What landed is in processing/; announcing or loading it is the
+    caller's (a flow announces it, the hand-run path with no server loads it)."""
+    fetcher = Fetcher(settings)
+    try:
+        if source is PullSource.GIAS:
+            return pull_gias_files(settings, fetcher, day or datetime.now(LONDON).date())
+        return pull_ees_data_sets(settings, fetcher)
+    finally:
+        fetcher.close()

@@ -34,25 +34,22 @@ def poll(
     interval, settle = settings.watch_interval_seconds, settings.watch_settle_seconds
     report(f"watching {zone.root} every {interval:g} s (a file is taken once unchanged for {settle:g} s)")
     handled = 0
-    handed_on: dict[Path, float] = {}  # what this watcher delivered, and when: its run is left alone a while
-    next_recovery = 0.0
+    # At start, whatever is in processing/ was left by an earlier run: taken once settled. After that, a file
+    # there is given time for the run it was announced to (its event heard, its run queued and started).
+    older_than, next_recovery = settle, 0.0
     while not stop.is_set():
         now = time.monotonic()
         if recover is not None and now >= next_recovery:
-            handed_on = {path: at for path, at in handed_on.items() if now - at < settings.watch_stranded_seconds}
-            for left in zone.left_in_processing(time.time(), settle):
-                if left.path in handed_on:
-                    continue
+            for left in zone.left_in_processing(time.time(), older_than):
                 said = recover(left)
                 if said:
                     report(said)
-            next_recovery = now + settings.watch_recover_seconds
+            older_than, next_recovery = settings.watch_stranded_seconds, now + settings.watch_recover_seconds
         swept = zone.sweep(now)
         for path, reason in swept.refused:
             report(f"refused: {reason}; moved to {path}")
             refused(path, reason)
         for accepted in swept.accepted:
-            handed_on[accepted.path] = time.monotonic()
             report(f"accepted {accepted.source} -> {accepted.path}: {deliver(accepted)}")
         handled += len(swept.refused) + len(swept.accepted)
         if once and not zone.pending():

@@ -81,9 +81,11 @@ class LandingZone:
         ]  # fmt: skip
 
     def left_in_processing(self, now: float, older_than: float) -> list[Accepted]:
-        """Files in processing/ (and the folders archives were unpacked into) unchanged for `older_than`
-        seconds of wall-clock time `now`: each was handed on once, and whether it reached an outcome is the
-        ledger's to say. Hashes are remembered by size and time, so a file left there is read once."""
+        """Files in processing/ (and the folders archives were unpacked into) that have been there, unchanged,
+        for `older_than` seconds of wall-clock time `now` (by the later of their change and status-change
+        times: a move into processing/ counts as arriving): each was handed on once, and whether it reached an
+        outcome is the ledger's to say. Hashes are remembered by size and time, so a file left there is read
+        once."""
         found = []
         for path in sorted(self.processing.rglob("*")):
             if any(part.startswith(".") for part in path.relative_to(self.processing).parts):
@@ -91,7 +93,7 @@ class LandingZone:
             if path.name.lower().endswith(_IN_PROGRESS_SUFFIXES) or path.is_symlink() or not path.is_file():
                 continue
             info = path.stat()
-            if now - info.st_mtime < older_than:
+            if now - max(info.st_mtime, info.st_ctime) < older_than:
                 continue
             key = (str(path), info.st_size, info.st_mtime_ns)
             if key not in self._hashes:

@@ -3,6 +3,7 @@ the ledger's news told one line per outcome (what `sendflow serve` prints as loa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,29 @@ def leftover_fate(settings: Settings, sha256: str) -> LeftoverFate:
         return LeftoverFate(Leftover.TAKE_OVER)
     kind = Leftover.ALREADY_LOADED if latest["status"] == LoadStatus.LOADED else Leftover.HAS_OUTCOME
     return LeftoverFate(kind, int(latest["load_id"]), f"{latest['status']}: {latest['message'] or ''}")
+
+
+class Leftovers:
+    """The one rule for files left in processing/, whichever watcher finds them (served or hand-run): one with
+    no outcome is handed on again, one whose bytes were loaded is cleared (bronze keeps them), one whose load
+    failed is told once and left for a person; one being offered now is left alone."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.told: set[Path] = set()
+
+    def handle(self, path: Path, sha256: str, shown: str, hand_on: Callable[[], str]) -> str | None:
+        """What was done, for the watcher's report, or None when there is nothing new to say."""
+        fate = leftover_fate(self.settings, sha256)
+        if fate.kind is Leftover.TAKE_OVER:
+            return f"took over {shown} (left with no outcome): {hand_on()}"
+        if fate.kind is Leftover.ALREADY_LOADED:
+            path.unlink(missing_ok=True)
+            return f"cleared {shown}: its bytes are load {fate.load_id} (bronze keeps them)"
+        if fate.kind is Leftover.HAS_OUTCOME and path not in self.told:
+            self.told.add(path)
+            return f"left {shown} in place: load {fate.load_id} {fate.message[:200]}"
+        return None
 
 
 class LedgerFollower:

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import polars as pl
-import sqlalchemy as sa
-from sqlalchemy.pool import NullPool
+if TYPE_CHECKING:  # imported where used: `sendflow status` reads the ledger without either (cost: ~0.4 s)
+    import polars as pl
+    import sqlalchemy as sa
 
 Dialect = Literal["sqlite", "postgresql"]
 SQLITE_BUSY_TIMEOUT_MS = 60_000
@@ -52,6 +52,9 @@ class Warehouse:
     @cached_property
     def engine(self) -> sa.Engine:
         """For migrations and DDL only (see the module docstring)."""
+        import sqlalchemy as sa
+        from sqlalchemy.pool import NullPool
+
         if self.dialect == "sqlite":
             self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
             return sa.create_engine(
@@ -80,6 +83,29 @@ class Warehouse:
         if self.dialect == "sqlite":
             return f"SQLite {self.sqlite_path}"
         return f"PostgreSQL {self.libpq_url.rsplit('@', 1)[-1]}"
+
+    def read_rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """For read-only commands (`sendflow status`): rows as dicts, through Python's own sqlite3 opened
+        read-only (a missing file stays missing) or psycopg, with neither Polars, Arrow nor ADBC to import.
+        Never in a process that also opens the file through ADBC: two SQLite libraries with one file open
+        drop each other's locks (see the module docstring)."""
+        if self.dialect == "sqlite":
+            import sqlite3
+
+            reader = sqlite3.connect(
+                f"{self.sqlite_path.resolve().as_uri()}?mode=ro", uri=True, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000
+            )
+            try:
+                cursor = reader.execute(sql, list(parameters))
+                names = [column[0] for column in cursor.description or []]
+                return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            finally:
+                reader.close()
+        import psycopg
+        from psycopg.rows import dict_row
+
+        with psycopg.connect(self.libpq_url, row_factory=dict_row) as connection:
+            return connection.execute(sql, tuple(parameters)).fetchall()
 
 
 class Session:
@@ -143,6 +169,8 @@ class SqliteSession(Session):
         return self._cursor.fetchall()
 
     def frame(self, sql: str, parameters: Sequence[Any] = ()) -> pl.DataFrame:
+        import polars as pl
+
         self._cursor.execute(sql, list(parameters) or None)
         result = pl.from_arrow(self._cursor.fetch_arrow_table())
         assert isinstance(result, pl.DataFrame)
@@ -178,6 +206,8 @@ class PostgresSession(Session):
         return self._connection.execute(sql, list(parameters) or None).fetchall()
 
     def frame(self, sql: str, parameters: Sequence[Any] = ()) -> pl.DataFrame:
+        import polars as pl
+
         cursor = self._connection.execute(sql, list(parameters) or None)
         names = [column.name for column in cursor.description or []]
         frame = pl.DataFrame(cursor.fetchall(), schema=names, orient="row", infer_schema_length=None)
@@ -216,6 +246,8 @@ class PostgresSession(Session):
 
 
 def _postgres_type(column: sa.Column) -> str:
+    import sqlalchemy as sa
+
     kind = column.type
     if isinstance(kind, sa.Boolean):
         return "boolean"

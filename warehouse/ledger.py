@@ -120,11 +120,6 @@ def loads_after(warehouse: Warehouse, load_id: int) -> list[dict[str, Any]]:
     return frame.to_dicts()
 
 
-def recent_loads(warehouse: Warehouse, limit: int = 20) -> pl.DataFrame:
-    data = query(warehouse, f"SELECT * FROM etl_load ORDER BY load_id DESC LIMIT {int(limit)}")
-    return typed(data, LEDGER) if data.height else data
-
-
 def read_table(warehouse: Warehouse, table: str, where: str = "", order_by: str = "") -> pl.DataFrame:
     """A table's rows typed as its model says, whichever backend (SQLite hands back dates as text)."""
     sql = f"SELECT * FROM {table} {f'WHERE {where}' if where else ''} {f'ORDER BY {order_by}' if order_by else ''}"

@@ -95,8 +95,9 @@ def _environment(home: Path, gias: Source) -> dict[str, str]:
 
 
 @contextmanager
-def _serving(home: Path, output: Path, gias: Source) -> Iterator[Running]:
-    """`sendflow serve` as a user starts it, until it says it is serving; killed outright at the end."""
+def _serving(home: Path, output: Path, gias: Source, children_too: bool = True) -> Iterator[Running]:
+    """`sendflow serve` as a user starts it, until it says it is serving; killed outright at the end, with the
+    children it names in serve.json unless told to leave them (as a crash would)."""
     with open(output, "w") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "sendflow.cli.main", "serve"], cwd=PROJECT, env=_environment(home, gias),
@@ -107,7 +108,8 @@ def _serving(home: Path, output: Path, gias: Source) -> Iterator[Running]:
         _wait_for("the service to start", lambda: "sendflow is serving" in running.text(), 180, process)
         yield running
     finally:
-        children = json.loads((home / "serve.json").read_text())["children"] if (home / "serve.json").exists() else []
+        recorded = (home / "serve.json").exists() and children_too
+        children = json.loads((home / "serve.json").read_text())["children"] if recorded else []
         for pid in [process.pid, *children]:  # each child leads its own process group
             with suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
@@ -208,6 +210,7 @@ def test_files_landing_are_loaded_refused_or_recognised_and_loads_refresh_the_ma
     _run_records_link_pages_the_browser_can_open(service)
     _a_scheduled_pull_lands_announces_and_loads_once(service)
     _a_hand_run_pull_hands_its_file_to_the_service(service)
+    _a_hand_run_ingest_is_a_run_of_the_service(service)
 
     os.killpg(service.process.pid, signal.SIGTERM)
     assert service.process.wait(timeout=90) == 0
@@ -302,6 +305,21 @@ def _a_hand_run_pull_hands_its_file_to_the_service(service: Running) -> None:
     _wait_for("processing/ to be cleared", lambda: not (service.landing / "processing" / name).exists(), 30)
 
 
+def _a_hand_run_ingest_is_a_run_of_the_service(service: Running) -> None:
+    """`sendflow ingest` by hand, with the service of its home running, runs on the service's Prefect server:
+    the run is in its API, as the UI shows it."""
+    links = SAMPLE_DIR / "walkthrough" / "links_edubasealldata20250422.csv"
+    done = subprocess.run(
+        [sys.executable, "-m", "sendflow.cli.main", "ingest", str(links)], cwd=PROJECT,
+        env=_environment(service.home, service.gias), capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "using the running sendflow serve" in done.stderr and "not recorded in Prefect" not in done.stderr
+    assert done.stdout.startswith(f"{links.name}: loaded (school_links 2025-04-22")
+    runs = [r for r in _flow_runs(service.api_url, "ingest-files") if links.as_posix() in str(r.parameters)]
+    assert len(runs) == 1 and runs[0].state is not None and runs[0].state.is_completed()
+
+
 def test_a_file_stranded_by_a_killed_loader_is_loaded_once_when_the_service_restarts(
     tmp_path: Path, gias: Source
 ) -> None:
@@ -311,19 +329,27 @@ def test_a_file_stranded_by_a_killed_loader_is_loaded_once_when_the_service_rest
     the orphan and takes the file over."""
     home = tmp_path / "home"
     home.mkdir()
-    with _serving(home, tmp_path / "first.out", gias) as first:
+    with _serving(home, tmp_path / "first.out", gias, children_too=False) as first:
         server_pid, serving_pid = json.loads((home / "serve.json").read_text())["children"]
         shutil.copyfile(CENSUS, first.landing / CENSUS.name)
         _wait_for("the watcher to take the file", lambda: f"accepted {CENSUS.name}" in first.text(), 60, first.process)
         os.killpg(serving_pid, signal.SIGKILL)
         os.killpg(first.process.pid, signal.SIGKILL)
         first.process.wait()
-    assert _alive(server_pid)
-    stranded = home / "landing" / "processing" / CENSUS.name
+    try:
+        assert _alive(server_pid)
+        _the_next_service_stops_the_orphan_and_takes_the_file_over(first, tmp_path, server_pid)
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(server_pid, signal.SIGKILL)
+
+
+def _the_next_service_stops_the_orphan_and_takes_the_file_over(first: Running, tmp_path: Path, server_pid: int) -> None:
+    stranded = first.landing / "processing" / CENSUS.name
     assert stranded.is_file()
     assert not [r for r in first.loads() if r["status"] == "loaded"], "killed too late: the load had published"
 
-    with _serving(home, tmp_path / "second.out", gias) as second:
+    with _serving(first.home, tmp_path / "second.out", first.gias) as second:
         assert f"stopped process {server_pid}, left running by a sendflow serve of this home" in second.text()
         assert not _alive(server_pid)
         _wait_for(
