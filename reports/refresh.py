@@ -13,7 +13,6 @@ from sendflow.core.settings import ReportOptions
 from sendflow.registry.datasets import BY_NAME
 from sendflow.registry.partitions import PartitionValue
 from sendflow.reports.affected import trusts_affected_by
-from sendflow.reports.write import write_trust_reports
 from sendflow.warehouse.connection import Warehouse
 from sendflow.warehouse.lake import Lake
 from sendflow.warehouse.marts import existing_relations, views_reading, write_gold
@@ -74,6 +73,8 @@ def refresh(
             refreshed.gold.append((view.name, str(path), rows))
     if kept:
         affected = sorted(kept & set(trusts_affected_by(warehouse, dataset_name, partitions)))
+        from sendflow.reports.write import write_trust_reports  # matplotlib: only when a report is kept
+
         for outcome in write_trust_reports(warehouse, affected, None, reports_dir, options):
             if outcome.files is None:
                 refreshed.skipped.append((outcome.trust_id, str(outcome.skipped)))
