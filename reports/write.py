@@ -24,7 +24,7 @@ import polars as pl
 
 from sendflow.core.files import atomic_write_bytes, atomic_write_with
 from sendflow.core.settings import ReportOptions
-from sendflow.reports import charts, exports, html
+from sendflow.reports import exports, html
 from sendflow.reports.model import TrustData, TrustReport
 from sendflow.reports.read import ReportError, load_trust_data, reportable_trusts
 from sendflow.reports.report import trust_report
@@ -73,6 +73,8 @@ def render_report(
     data: TrustData, options: ReportOptions, generated_on: date | None = None
 ) -> tuple[TrustReport, dict[str, str]]:
     """The report and each chart's data URI."""
+    from sendflow.reports import charts  # matplotlib (~1-2 s to import): only when a report is drawn
+
     report = trust_report(
         data, options.suppression_threshold, options.la_distance_pct_points, generated_on or date.today()
     )

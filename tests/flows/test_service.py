@@ -300,9 +300,17 @@ def _a_hand_run_pull_hands_its_file_to_the_service(service: Running) -> None:
         lambda: [r for r in service.loads() if r["source_name"] == name], LOAD_DEADLINE_SECONDS, service.process,
     )  # fmt: skip
     assert [r["status"] for r in pulled] == ["loaded"]
-    [run] = [r for r in _flow_runs(service.api_url, "ingest-extract") if r.parameters.get("path", "").endswith(name)]
-    assert run.state is not None and run.state.is_completed()
-    _wait_for("processing/ to be cleared", lambda: not (service.landing / "processing" / name).exists(), 30)
+    # The ledger row is written before the run ends (its run record, the landed copy cleared): waited for.
+    completed = _wait_for(
+        "the served ingest-extract run to complete",
+        lambda: [
+            r for r in _flow_runs(service.api_url, "ingest-extract")
+            if r.parameters.get("path", "").endswith(name) and r.state is not None and r.state.is_completed()
+        ],
+        60, service.process,
+    )  # fmt: skip
+    assert len(completed) == 1
+    assert not (service.landing / "processing" / name).exists()
 
 
 def _a_hand_run_ingest_is_a_run_of_the_service(service: Running) -> None:
