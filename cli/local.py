@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
 
-from sendflow.core.settings import Settings
+from sendflow.core.settings import Settings, thread_count
 from sendflow.core.vocabulary import LoadStatus, PullSource, PullStatus
 from sendflow.landing.zone import Accepted
 from sendflow.loading.file_load import Context, FileOutcome, ingest_path
@@ -37,13 +37,6 @@ def say_not_recorded() -> None:
     print(NOT_RECORDED, file=sys.stderr, flush=True)
 
 
-def _workers(settings: Settings) -> int | None:
-    count = settings.task_runner.strip().partition(":")[2]
-    if count and not count.isdigit():
-        raise ValueError(f"SENDFLOW_TASK_RUNNER={settings.task_runner!r}: the thread count must be a whole number")
-    return int(count) if count else None
-
-
 def _context(settings: Settings) -> Context:
     from sendflow.warehouse.schema import ensure_schema
 
@@ -55,7 +48,7 @@ def _context(settings: Settings) -> Context:
 def ingest_here(paths: Iterable[str], academic_year: str | None, settings: Settings) -> list[FileOutcome]:
     """What the `ingest-files` flow does, and then what the loads' events would have triggered."""
     context = _context(settings)
-    offer = in_threads(lambda path: ingest_path(path, academic_year, context), _workers(settings))
+    offer = in_threads(lambda path: ingest_path(path, academic_year, context), thread_count(settings.task_runner))
     outcomes = offer_files([Path(p) for p in paths], offer)
     refresh_after(outcomes, settings)
     return outcomes

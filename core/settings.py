@@ -221,6 +221,15 @@ class Settings(BaseSettings):
         return None
 
 
+def thread_count(task_runner: str) -> int | None:
+    """The N of SENDFLOW_TASK_RUNNER='threads:N' (None for 'threads': the pool's default). The one reading of
+    it, for Prefect's thread pool and for the hand-run path's."""
+    count = task_runner.strip().partition(":")[2]
+    if count and not count.isdigit():
+        raise ValueError(f"SENDFLOW_TASK_RUNNER={task_runner!r}: the thread count must be a whole number")
+    return int(count) if count else None
+
+
 def get_settings() -> Settings:
     """Read afresh each time: cheap, and tests and long-running servers see changed environments."""
     return Settings()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sendflow.core.settings import thread_count
+
 
 class TaskRunnerError(ValueError):
     pass
@@ -16,10 +18,11 @@ def task_runner_for(spec: str) -> Any:
     if spec == "threads" or spec.startswith("threads:"):
         from prefect.task_runners import ThreadPoolTaskRunner
 
-        workers = spec.partition(":")[2]
-        if workers and not workers.isdigit():
-            raise TaskRunnerError(f"SENDFLOW_TASK_RUNNER={spec!r}: the thread count must be a whole number")
-        return ThreadPoolTaskRunner(max_workers=int(workers)) if workers else ThreadPoolTaskRunner()
+        try:
+            workers = thread_count(spec)
+        except ValueError as error:
+            raise TaskRunnerError(str(error)) from error
+        return ThreadPoolTaskRunner(max_workers=workers) if workers else ThreadPoolTaskRunner()
     if spec.startswith("dask://"):
         from prefect_dask import DaskTaskRunner
 
