@@ -54,7 +54,8 @@ class Service:
                 f"a sendflow serve of {self.settings.home} is already running (pid {already.pid}, Prefect API "
                 f"{already.api_url}); stop it first, or give this one another SENDFLOW_HOME"
             )
-        for pid in left_running(self.settings.home):
+        orphans = left_running(self.settings.home)
+        for pid in orphans:
             _stop_group(pid)
             self.report(f"stopped process {pid}, left running by a sendflow serve of this home that was killed")
         self.files = start_file_server(self.settings)
@@ -67,6 +68,10 @@ class Service:
             api_url = self._start_server()
             os.environ["PREFECT_API_URL"] = api_url
         _wait_for_health(api_url, self.server)
+        if self.server is not None or orphans:  # the runs in this API that were this home's service's
+            said = settle_runs_left_behind()
+            if said:
+                self.report(said)
         from sendflow.flows.ingest import ensure_publish_limits
 
         ensure_publish_limits()
@@ -180,6 +185,56 @@ def _child_environment(settings: Settings) -> dict[str, str]:
     environment["SENDFLOW_HOME"] = str(settings.home)
     environment.setdefault("SENDFLOW_PROJECT_DIR", str(PROJECT_DIR))
     return environment
+
+
+def settle_runs_left_behind() -> str | None:
+    """Runs of sendflow's deployments that an earlier service left without a runner (it was killed, or
+    stopped while an event was still being heard). A run that was started is marked crashed: its process is
+    gone. A run triggered by an announced file that never started is cancelled, not left for the new runner:
+    the watcher takes its file over from processing/, and two offers of one file would record a duplicate.
+    Scheduled pulls are left to run late, as Prefect runs any late run."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Cancelled, Crashed
+
+    specs = deployment_specs()
+    triggered = {spec.name for spec in specs if spec.triggers}
+    unfinished = FlowRunFilter(
+        state=FlowRunFilterState(
+            type=FlowRunFilterStateType(any_=[StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING])
+        )
+    )
+    crashed = cancelled = 0
+    with get_client(sync_client=True) as client:
+        triggered_ids = {d.id for d in client.read_deployments() if d.name in triggered}
+        ours = DeploymentFilter(name=DeploymentFilterName(any_=[spec.name for spec in specs]))
+        for run in client.read_flow_runs(flow_run_filter=unfinished, deployment_filter=ours):
+            if run.state_type is StateType.SCHEDULED:
+                if run.deployment_id not in triggered_ids:
+                    continue
+                client.set_flow_run_state(
+                    run.id, Cancelled(message="announced to a sendflow serve that was stopped before it ran; the "
+                                      "watcher takes its file over from processing/"), force=True,
+                )  # fmt: skip
+                cancelled += 1
+            else:
+                client.set_flow_run_state(
+                    run.id, Crashed(message="its sendflow serve was stopped or killed while it ran"), force=True
+                )
+                crashed += 1
+    if not crashed and not cancelled:
+        return None
+    return (
+        f"settled the runs an earlier service left: {cancelled} announced but never started (cancelled; their "
+        f"files are taken over from processing/), {crashed} left running (marked crashed)"
+    )
 
 
 def _wait_for_health(api_url: str, server: subprocess.Popen[bytes] | None) -> None:

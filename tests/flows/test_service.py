@@ -132,6 +132,11 @@ def _alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
 
 
+def _run_states_once_completed(api_url: str) -> list[str]:
+    states = sorted(run.state_type.value for run in _flow_runs(api_url, "ingest-extract") if run.state_type)
+    return states if "COMPLETED" in states else []
+
+
 def _flow_runs(api_url: str, flow_name: str) -> list[Any]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowFilter, FlowFilterName
@@ -332,20 +337,26 @@ def test_a_file_stranded_by_a_killed_loader_is_loaded_once_when_the_service_rest
     tmp_path: Path, gias: Source
 ) -> None:
     """The service and its loader (the serving process, whose runs load what is announced) are killed outright
-    after the watcher took a file and announced it, before the load ran: the file lies in processing/ with no
-    outcome, and the old Prefect server is left running, orphaned. The next `sendflow serve` of the home stops
-    the orphan and takes the file over."""
+    after the watcher took a file and announced it, and the trigger made a run of it that never started: the
+    file lies in processing/ with no outcome, its run waits in the Prefect database, and the old Prefect server
+    is left running, orphaned. The next `sendflow serve` of the home stops the orphan, cancels the run left
+    waiting (a new runner would otherwise offer the file a second time) and takes the file over."""
     home = tmp_path / "home"
     home.mkdir()
     with _serving(home, tmp_path / "first.out", gias, children_too=False) as first:
         server_pid, serving_pid = json.loads((home / "serve.json").read_text())["children"]
+        os.killpg(serving_pid, signal.SIGSTOP)  # the loader hangs: the triggered run is made but never starts
         shutil.copyfile(CENSUS, first.landing / CENSUS.name)
         _wait_for("the watcher to take the file", lambda: f"accepted {CENSUS.name}" in first.text(), 60, first.process)
+        waiting = _wait_for(
+            "the trigger to make the file's run", lambda: _flow_runs(first.api_url, "ingest-extract"), 60, first.process
+        )
         os.killpg(serving_pid, signal.SIGKILL)
         os.killpg(first.process.pid, signal.SIGKILL)
         first.process.wait()
     try:
         assert _alive(server_pid)
+        assert [run.state_type.value for run in waiting] == ["SCHEDULED"]
         _the_next_service_stops_the_orphan_and_takes_the_file_over(first, tmp_path, server_pid)
     finally:
         with suppress(ProcessLookupError):
@@ -360,6 +371,7 @@ def _the_next_service_stops_the_orphan_and_takes_the_file_over(first: Running, t
     with _serving(first.home, tmp_path / "second.out", first.gias) as second:
         assert f"stopped process {server_pid}, left running by a sendflow serve of this home" in second.text()
         assert not _alive(server_pid)
+        assert "settled the runs an earlier service left: 1 announced but never started (cancelled" in second.text()
         _wait_for(
             "the stranded file to be taken over",
             lambda: f"took over processing/{CENSUS.name} (left with no outcome)" in second.text(), 30, second.process,
@@ -371,5 +383,9 @@ def _the_next_service_stops_the_orphan_and_takes_the_file_over(first: Running, t
         _wait_for("processing/ to be cleared", lambda: not stranded.exists(), 30, second.process)
         time.sleep(3)  # a second take-over would have been announced by now
         rows = second.loads()
+        states = _wait_for(
+            "the take-over's run to complete", lambda: _run_states_once_completed(second.api_url), 60, second.process
+        )
     assert [(r["status"], r["source_name"]) for r in rows] == [("loaded", CENSUS.name)]
     assert loaded[0]["source_sha256"] == rows[0]["source_sha256"]
+    assert states == ["CANCELLED", "COMPLETED"], states
