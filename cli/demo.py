@@ -11,7 +11,7 @@ from sendflow.cli.progress import outcome_lines, showing_progress
 from sendflow.core.settings import Settings
 from sendflow.core.text import table
 from sendflow.core.vocabulary import CensusTerm, LoadStatus
-from sendflow.loading.file_load import FileOutcome
+from sendflow.loading.outcomes import FileOutcome
 from sendflow.reports.read import DEMO_MEMBERSHIP_FILE, DEMO_TRUST_ID, ReportError
 from sendflow.reports.write import report_stem, trust_report_dir, write_trust_report
 from sendflow.synthetic.writers import SynthError, generate_census

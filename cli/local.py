@@ -13,14 +13,19 @@ import threading
 from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sendflow.core.settings import Settings, thread_count
 from sendflow.core.vocabulary import LoadStatus, PullSource, PullStatus
-from sendflow.landing.zone import Accepted
-from sendflow.loading.file_load import Context, FileOutcome, ingest_path
-from sendflow.loading.landed import Leftovers
-from sendflow.loading.runs import in_threads, offer_files, offer_landed
+from sendflow.loading.outcomes import FileOutcome
+from sendflow.loading.repeats import answer_repeat
 from sendflow.registry.partitions import Partition
+from sendflow.warehouse.connection import Warehouse
+from sendflow.warehouse.recent import has_ledger
+
+if TYPE_CHECKING:  # the loader's imports take seconds: made where a file is loaded, never for a repeat
+    from sendflow.landing.zone import Accepted
+    from sendflow.loading.file_load import Context
 
 NOT_RECORDED = (
     "sendflow: running here, not recorded in Prefect (no PREFECT_API_URL and no `sendflow serve` of this home "
@@ -38,20 +43,49 @@ def say_not_recorded() -> None:
 
 
 def _context(settings: Settings) -> Context:
+    from sendflow.loading.file_load import Context
     from sendflow.warehouse.schema import ensure_schema
 
-    context = Context.from_settings(settings)
+    # A served process imports GX once for many runs; here one command would pay its ~4 s import every time.
+    context = Context.from_settings(settings.model_copy(update={"gx_max_rows": settings.hand_run_gx_max_rows}))
     ensure_schema(context.warehouse)  # a load creates or migrates the schema, as the flows do
     return context
 
 
 def ingest_here(paths: Iterable[str], academic_year: str | None, settings: Settings) -> list[FileOutcome]:
-    """What the `ingest-files` flow does, and then what the loads' events would have triggered."""
-    context = _context(settings)
-    offer = in_threads(lambda path: ingest_path(path, academic_year, context), thread_count(settings.task_runner))
-    outcomes = offer_files([Path(p) for p in paths], offer)
-    refresh_after(outcomes, settings)
-    return outcomes
+    """What the `ingest-files` flow does, and then what the loads' events would have triggered. Repeats of
+    loaded bytes are answered first, before the loader is imported (loading/repeats.py); the rest are
+    offered as the flow offers them."""
+    files = [Path(p) for p in paths]
+    outcomes: dict[int, FileOutcome] = _repeats_answered(files, settings)
+    rest = [index for index in range(len(files)) if index not in outcomes]
+    if rest:
+        from sendflow.loading.file_load import ingest_path
+        from sendflow.loading.runs import in_threads, offer_files
+
+        context = _context(settings)
+        offer = in_threads(lambda path: ingest_path(path, academic_year, context), thread_count(settings.task_runner))
+        outcomes.update(zip(rest, offer_files([files[i] for i in rest], offer), strict=True))
+    ordered = [outcomes[index] for index in range(len(files))]
+    refresh_after(ordered, settings)
+    return ordered
+
+
+def _repeats_answered(files: list[Path], settings: Settings) -> dict[int, FileOutcome]:
+    """Each file whose bytes a load published, by position, answered `duplicate`. Through Python's own sqlite3
+    (or psycopg), closed before the loader opens the warehouse; with no ledger yet, nothing is a repeat."""
+    warehouse = Warehouse(settings.warehouse_url, single_rows=True)
+    try:
+        if not has_ledger(warehouse):
+            return {}
+    except Exception:  # unreachable or missing: the loader says so, in its own words, for each file
+        return {}
+    answered = {}
+    for index, path in enumerate(files):
+        outcome = answer_repeat(path, warehouse, settings.home)
+        if outcome is not None:
+            answered[index] = outcome
+    return answered
 
 
 def refresh_after(outcomes: Iterable[FileOutcome], settings: Settings) -> None:
@@ -64,7 +98,6 @@ def refresh_after(outcomes: Iterable[FileOutcome], settings: Settings) -> None:
     if not loaded:
         return
     from sendflow.reports.refresh import kept_reports, refresh
-    from sendflow.warehouse.connection import Warehouse
     from sendflow.warehouse.lake import Lake
 
     kept = kept_reports(settings.reports_dir, settings.report_trusts)
@@ -77,6 +110,9 @@ def refresh_after(outcomes: Iterable[FileOutcome], settings: Settings) -> None:
 
 def landed_here(settings: Settings) -> Callable[[Accepted], str]:
     """The watcher's delivery: what `ingest-extract` does for an announced file, here."""
+    from sendflow.loading.file_load import ingest_path
+    from sendflow.loading.runs import offer_landed
+
     context = _context(settings)
 
     def deliver(accepted: Accepted) -> str:
@@ -92,6 +128,7 @@ def landed_here(settings: Settings) -> Callable[[Accepted], str]:
 def watch_here(settings: Settings, stop: threading.Event, once: bool, report: Callable[[str], None]) -> int:
     """`sendflow watch` with no server: the same poll and the same rule for what was left in processing/."""
     from sendflow.landing.watcher import poll
+    from sendflow.loading.landed import Leftovers
 
     deliver = landed_here(settings)
     leftovers = Leftovers(settings)
@@ -105,6 +142,7 @@ def pull_here(source: PullSource, day: date | None, settings: Settings) -> list[
     """What the `pull-gias` / `pull-ees` flows do, each new file then loaded here (an announcement nobody
     hears would strand it in processing/)."""
     from sendflow.landing.pullers import pull
+    from sendflow.landing.zone import Accepted
 
     pulled = pull(settings, source, day)
     deliver = landed_here(settings) if any(p.status == PullStatus.NEW for p in pulled) else None

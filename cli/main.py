@@ -16,7 +16,7 @@ from sendflow.core.settings import Settings, get_settings
 from sendflow.core.vocabulary import CensusTerm, LoadStatus, PullSource
 
 if TYPE_CHECKING:
-    from sendflow.loading.file_load import FileOutcome
+    from sendflow.loading.outcomes import FileOutcome
     from sendflow.warehouse.connection import PostgresAddress, Warehouse
 
 EXIT_OK, EXIT_FILE_PROBLEM, EXIT_USAGE = 0, 1, 2

@@ -16,9 +16,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from sendflow.loading.file_load import FileOutcome
+from sendflow.loading.outcomes import FileOutcome
 from sendflow.loading.progress import BatchChecked, FileFinished, FileStarted, ProgressEvent, file_key, listening
-from sendflow.loading.pupil_files import shown_name, source_label
+from sendflow.loading.shown_names import source_label
 
 
 class ProgressDisplay:
@@ -81,8 +81,13 @@ def showing_progress(paths: Sequence[Path | str], stream: TextIO | None = None) 
     """Show the progress of loading these files (the paths as handed to the flow) on `stream`, stderr unless
     told, while the block runs; files whose shown names collide are shown with their folders."""
     files = [Path(p) for p in paths]
-    labels = distinguishing_labels(files, [shown_name(p) for p in files])
-    display = ProgressDisplay(stream or sys.stderr, len(files), dict(zip(map(file_key, files), labels, strict=True)))
+    labels: dict[str, str] = {}
+    if len({_folders(p) for p in files}) > 1:  # in one folder, no two are told apart by it: events name them
+        from sendflow.loading.pupil_files import shown_name  # reads each head (the loader's imports: seconds)
+
+        shown = distinguishing_labels(files, [shown_name(p) for p in files])
+        labels = dict(zip(map(file_key, files), shown, strict=True))
+    display = ProgressDisplay(stream or sys.stderr, len(files), labels)
     try:
         with listening(display):
             yield display

@@ -1,7 +1,9 @@
-"""Writing a file so that no reader ever sees half of it: write a temporary name beside it, then rename."""
+"""Files as sendflow handles them: written so that no reader ever sees half of one (a temporary name beside
+it, then a rename), and known by the SHA-256 of their bytes."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from collections.abc import Callable, Iterator
@@ -41,3 +43,12 @@ def atomic_write_with(path: Path, write: Callable[[Path], object], mode: int | N
     with atomic_path(path, mode) as temporary:
         write(temporary)
     return path
+
+
+def sha256_of(path: Path) -> str:
+    """A file's identity in the ledger, bronze and the landing zone: the SHA-256 of its bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -61,6 +61,14 @@ class Settings(BaseSettings):
         description="Frames up to this many rows are validated by Great Expectations; larger ones by the Polars "
         "translation of the same suite (GX takes ~3 s per million rows).",
     )
+    hand_run_gx_max_rows: int = Field(
+        default=0,
+        ge=0,
+        description="gx_max_rows for a command run by hand with no Prefect server (ingest, demo, watch, pull): 0, "
+        "every frame checked by the Polars translation of its suite, with the same answers "
+        "(tests/expectations/test_engines.py), since importing Great Expectations alone takes ~4 s there and a "
+        "served process pays it once. Raise it for GX and its Data Docs pages by hand too.",
+    )
     prefect_log_level: str = Field(default="WARNING", description="Log level for Prefect's own loggers on the CLI.")
     pupil_key: SecretStr | None = Field(default=None, description="Secret for the HMAC that pseudonymises UPNs.")
     pupil_key_file: Path | None = Field(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sendflow.core.links import FileLinks
 from sendflow.core.settings import Settings
-from sendflow.loading.file_load import FileOutcome
+from sendflow.loading.outcomes import FileOutcome
 from sendflow.loading.run_record import artifact_key, outcome_markdown, outcome_table
 
 

@@ -15,7 +15,8 @@ from sendflow.flows import events
 from sendflow.flows.artifacts import publish_run_records
 from sendflow.flows.task_runners import task_runner_for
 from sendflow.loading.events import loaded_event_payload
-from sendflow.loading.file_load import Context, FileOutcome, ingest_path
+from sendflow.loading.file_load import Context, ingest_path
+from sendflow.loading.outcomes import FileOutcome
 from sendflow.loading.pupil_files import shown_name
 from sendflow.loading.runs import offer_files, offer_landed
 from sendflow.registry.datasets import DATASETS

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from sendflow.core.identifiers import UPN_SHAPED
 from sendflow.intake.raw import HEADER_SEARCH_ROWS, Grid, Identification, Rejection
 from sendflow.transforms.common import (
     Layout,
     header_key,
     match_columns,
 )
-from sendflow.transforms.upn import UPN_SHAPED
 
 # A layout is recognised when most of its required columns are there; the rest are then named as missing.
 IDENTIFY_THRESHOLD = 0.6

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,14 +55,6 @@ class Identification:
 
 # Rows of cells as read (a CSV reader gives str, a sheet may give None): read-only, so either fits.
 Grid = Sequence[Sequence[str | None]]
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def preamble(rows: Grid) -> tuple[str, ...]:

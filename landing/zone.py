@@ -17,10 +17,10 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from sendflow.core.files import atomic_write_bytes
+from sendflow.core.files import atomic_write_bytes, sha256_of
 from sendflow.core.settings import Settings
 from sendflow.intake.limits import check_zip
-from sendflow.intake.raw import Rejection, sha256_of
+from sendflow.intake.raw import Rejection
 
 PROCESSING = "processing"
 REJECTED = "rejected"

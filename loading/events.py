@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TypedDict
 
 from sendflow.core.vocabulary import LoadStatus
-from sendflow.loading.file_load import FileOutcome
+from sendflow.loading.outcomes import FileOutcome
 from sendflow.registry.datasets import BY_NAME
 from sendflow.registry.partitions import Partition, years_of
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from sendflow.core.files import atomic_write_bytes, atomic_write_with
+from sendflow.core.files import atomic_write_bytes, atomic_write_with, sha256_of
 from sendflow.core.settings import Settings
 from sendflow.core.vocabulary import LoadStatus
 from sendflow.expectations.runner import Seen, Validation, validate, write_data_docs_page
@@ -23,15 +23,18 @@ from sendflow.intake.delimited import batches
 from sendflow.intake.header import identify
 from sendflow.intake.limits import SheetLimits
 from sendflow.intake.names import academic_year_for, snapshot_date_in_name
-from sendflow.intake.raw import Rejection, sha256_of
+from sendflow.intake.raw import Rejection
 from sendflow.intake.reader import read_head
 from sendflow.intake.structure import ROW_PROBLEMS, blank_rows, cell_problems, from_column
 from sendflow.loading import progress
 from sendflow.loading.landed import rejected_copy
 from sendflow.loading.offers import one_offer_at_a_time
-from sendflow.loading.pupil_files import identified_dataset, personal_dataset, shown_message, shown_name, source_label
+from sendflow.loading.outcomes import FileOutcome
+from sendflow.loading.pupil_files import identified_dataset, shown_message, shown_name
+from sendflow.loading.repeats import duplicate
 from sendflow.registry.datasets import BY_NAME, Dataset, all_layouts
-from sendflow.registry.partitions import Partition, replaced, summary
+from sendflow.registry.names import is_personal
+from sendflow.registry.partitions import replaced, summary
 from sendflow.transforms.common import (
     CONTROLS,
     SOURCE_ROW,
@@ -48,35 +51,6 @@ from sendflow.warehouse.ledger import LoadRecord
 from sendflow.warehouse.publish import Batch, Partitioned, publish
 
 EXAMPLES_IN_MESSAGE = 3
-
-
-@dataclass(frozen=True)
-class FileOutcome:
-    path: str = field(repr=False)  # the file's own name may be a pupil's: `name` is what is shown
-    status: LoadStatus
-    message: str  # for people: what was replaced ("2023/24/spring (7 urns)"), counts; nothing parses it
-    dataset: str | None = None
-    load_id: int | None = None
-    partitions: tuple[Partition, ...] = ()  # what a load replaced (registry/partitions.py)
-    rows_read: int = 0
-    rows_loaded: int = 0
-    rows_quarantined: int = 0
-    checks_failed: tuple[tuple[str, int], ...] = ()  # (check, rows failing it), file-level checks with 0
-    docs_pages: tuple[str, ...] = ()  # GX Data Docs pages, one per validated batch that GX checked
-    name: str = ""  # the file as it may be shown (loading.pupil_files.shown_name), never its own name
-
-    def __post_init__(self) -> None:
-        if not self.name:  # the same remembered decision the ledger row was written with
-            object.__setattr__(self, "name", shown_name(Path(self.path)))
-
-    @property
-    def ok(self) -> bool:
-        return self.status.ok
-
-    def line(self) -> str:
-        if self.status.ok:
-            return f"{self.name}: {self.status} ({self.message})"
-        return f"{self.name}: {self.status}: {self.message}"
 
 
 def no_publish_limit(dataset: str) -> AbstractContextManager[object]:
@@ -126,7 +100,7 @@ def _offer(path: Path, academic_year: str | None, context: Context) -> FileOutco
         with one_offer_at_a_time(context.settings.home, record.source_sha256):
             previous = ledger.loaded_with_sha256(context.warehouse, record.source_sha256)
             if previous is not None:
-                return _duplicate(path, record, previous, context)
+                return duplicate(path, record, previous, context.warehouse)
             return _load(path, academic_year, record, context, tally)
     except Rejection as rejection:
         record.status, record.message = LoadStatus.REJECTED, shown_message(str(rejection), path)
@@ -155,15 +129,6 @@ def _failure_message(error: Exception, record: LoadRecord) -> str:
         return f"{kind} while loading {record.dataset} (details withheld: the file holds personal data)"
     first_line = (str(error).splitlines() or [""])[0]
     return f"{kind}: {first_line[:FAILURE_MESSAGE_CHARS]}"
-
-
-def _duplicate(path: Path, record: LoadRecord, previous: dict, context: Context) -> FileOutcome:
-    record.status = LoadStatus.DUPLICATE
-    record.dataset = previous["dataset"]
-    earlier = source_label(previous["source_name"] or "", personal_dataset(record.dataset))  # a row from before
-    record.message = f"same bytes as load {previous['load_id']} ({earlier}); nothing changed"
-    load_id = ledger.record_outcome(context.warehouse, record)
-    return FileOutcome(str(path), LoadStatus.DUPLICATE, record.message, record.dataset, load_id)
 
 
 def source_info(path: Path, layout: Layout, academic_year: str | None, preamble: tuple[str, ...] = ()) -> SourceInfo:
@@ -377,7 +342,7 @@ def _keep_rejected(path: Path, record: LoadRecord, context: Context, details: st
     and `sendflow purge --pupil-level` deletes it with bronze."""
     target = rejected_copy(context.settings.landing_dir, record.source_sha256, record.source_name)
     target.parent.mkdir(parents=True, exist_ok=True)
-    mode = 0o600 if personal_dataset(record.dataset) else None
+    mode = 0o600 if is_personal(record.dataset) else None
     if path.resolve().is_relative_to(context.settings.landing_dir.resolve()):
         if mode is not None:
             os.chmod(path, mode)  # before the move, so it is never readable by others under its new name

@@ -57,7 +57,7 @@ def later_copies(paths: list[Path]) -> set[int]:
     """Positions of files whose bytes equal an earlier file's in the same run: they are offered after the
     rest, so each is the duplicate of the first and never a rival to it. Only files of equal size are hashed
     (a large run of distinct files costs a stat each)."""
-    from sendflow.intake.raw import sha256_of
+    from sendflow.core.files import sha256_of
 
     by_size: dict[int, list[int]] = {}
     for index, path in enumerate(paths):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from sendflow.core.links import PATHS_ONLY, FileLinks
-from sendflow.loading.file_load import FileOutcome
+from sendflow.loading.outcomes import FileOutcome
 
 
 def artifact_key(outcome: FileOutcome) -> str:

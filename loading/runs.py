@@ -11,12 +11,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from sendflow.core.files import sha256_of
 from sendflow.core.settings import Settings
 from sendflow.core.vocabulary import LoadStatus
-from sendflow.intake.raw import sha256_of
-from sendflow.loading.file_load import FileOutcome, load_order
+from sendflow.loading.file_load import load_order
 from sendflow.loading.offers import later_copies
-from sendflow.loading.pupil_files import personal_dataset, shown_message, shown_name, source_label
+from sendflow.loading.outcomes import FileOutcome
+from sendflow.loading.pupil_files import shown_message, shown_name
+from sendflow.loading.repeats import duplicate
 from sendflow.warehouse import ledger
 from sendflow.warehouse.connection import Warehouse
 
@@ -93,14 +95,8 @@ def _missing_or_changed(landed: Path, sha256: str, settings: Settings) -> FileOu
         if previous is None:
             missing = shown_message(f"{landed} is not there and those bytes were never loaded", landed)
             return FileOutcome(str(landed), LoadStatus.FAILED, missing)
-        earlier = source_label(previous["source_name"] or "", personal_dataset(previous["dataset"]))
-        record = ledger.LoadRecord(
-            source_name=shown_name(landed), source_sha256=sha256, status=LoadStatus.DUPLICATE,
-            started_at=ledger.now(), dataset=previous["dataset"],
-            message=f"same bytes as load {previous['load_id']} ({earlier}); nothing changed",
-        )  # fmt: skip
-        load_id = ledger.record_outcome(warehouse, record)
-        return FileOutcome(str(landed), LoadStatus.DUPLICATE, record.message or "", previous["dataset"], load_id)
+        record = ledger.LoadRecord(shown_name(landed), sha256, LoadStatus.DUPLICATE, ledger.now())
+        return duplicate(landed, record, previous, warehouse)
     found = sha256_of(landed)
     if found != sha256:
         return FileOutcome(

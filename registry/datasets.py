@@ -19,6 +19,7 @@ from sendflow.expectations import school_links as school_links_expectations
 from sendflow.expectations import school_register as school_register_expectations
 from sendflow.expectations import trust_membership as trust_membership_expectations
 from sendflow.expectations.suite import Suite
+from sendflow.registry.names import PERSONAL, DatasetName
 from sendflow.registry.reach import SchoolsAtCensus, SchoolsEver, SchoolsInLas, TrustReach, TrustsInRows
 from sendflow.transforms import (
     dsg_allocation,
@@ -59,8 +60,11 @@ class Dataset:
     batch_key: tuple[str, ...] = ()
     # Warehouse rows the transform needs, fetched before it runs (it does no I/O itself).
     lookups: Mapping[str, Callable[[Warehouse], pl.DataFrame]] = field(default_factory=dict)
-    # Pupil-level personal data: needs the pseudonymisation key, and its raw file is purgeable.
-    personal: bool = False
+
+    @property
+    def personal(self) -> bool:
+        """Pupil-level personal data (registry/names.py says which datasets are)."""
+        return self.name in PERSONAL
 
     @property
     def table(self) -> str:
@@ -157,11 +161,12 @@ DATASETS: tuple[Dataset, ...] = (
         lake_keys=("academic_year", "census_term", "la_code"),
         batch_key=("LEA", "Estab"),
         lookups={"schools": schools_by_laestab},
-        personal=True,
     ),
 )
 
 BY_NAME: Mapping[str, Dataset] = {d.name: d for d in DATASETS}
+if set(BY_NAME) != {name.value for name in DatasetName}:  # registry/names.py must name exactly these
+    raise ImportError(f"registry/names.py and the datasets here differ: {sorted(set(BY_NAME) ^ set(DatasetName))}")
 
 
 def all_layouts() -> list[Layout]:

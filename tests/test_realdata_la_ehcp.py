@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 
 from sendflow.core.settings import Settings
-from sendflow.loading.file_load import Context, FileOutcome, ingest_path
+from sendflow.loading.file_load import Context, ingest_path
+from sendflow.loading.outcomes import FileOutcome
 from sendflow.warehouse import ledger
 from sendflow.warehouse.schema import ensure_schema
 from tests.conftest import count_rows

@@ -13,7 +13,8 @@ from sendflow.core.settings import Settings
 from sendflow.core.vocabulary import LoadStatus
 from sendflow.expectations.suite import Suite
 from sendflow.loading.events import loaded_event_payload
-from sendflow.loading.file_load import Context, FileOutcome, ingest_path
+from sendflow.loading.file_load import Context, ingest_path
+from sendflow.loading.outcomes import FileOutcome
 from sendflow.registry.datasets import DATASETS, Dataset
 from sendflow.registry.partitions import Partition, replaced, summary, years_of
 from sendflow.reports.affected import trusts_affected_by

@@ -15,10 +15,6 @@ CHECK_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
 LETTER_VALUES = {letter: value for value, letter in enumerate(CHECK_LETTERS)}
 # Why a UPN is not usable, as the pupil census records it (never the UPN itself).
 UPN_STATUSES = ("permanent", "temporary", "missing", "wrong_length", "bad_characters", "wrong_check_letter")
-# Anything shaped like a UPN, valid or not, inside free text such as a file name: a letter, 11 digits, then
-# a digit (permanent) or a letter (temporary), in either case, since a name typed by hand may lower it.
-# Only a pupil has one, so it is redacted wherever it is shown, whatever the dataset.
-UPN_SHAPED = r"[A-Za-z][0-9]{11}[0-9A-Za-z]"
 
 
 def _body_value(upn: pl.Expr, position: int) -> pl.Expr:

@@ -7,6 +7,10 @@ same small interface on both, so the ledger, publishing and schema code is writt
 SQLAlchemy only compiles DDL and runs migrations. On SQLite it must never hold the file open beside an
 ADBC session in the same process: ADBC bundles its own SQLite library, and two SQLite libraries with one
 file open corrupt it (each drops the other's POSIX locks). Its engine therefore pools nothing.
+
+A `single_rows` warehouse reaches SQLite through Python's own sqlite3 instead: for a process that writes a
+ledger row and bulk-loads nothing (a repeat offer, answered before Arrow is imported). The same rule holds:
+such a process closes it before anything opens the file through ADBC.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ SQLITE_BUSY_TIMEOUT_MS = 60_000
 @dataclass(frozen=True)
 class Warehouse:
     url: str
+    # SQLite through Python's sqlite3, for single rows only (no frames, no bulk ingest); see the docstring.
+    single_rows: bool = False
 
     @property
     def dialect(self) -> Dialect:
@@ -65,7 +71,9 @@ class Warehouse:
         return sa.create_engine(f"postgresql+psycopg://{self.url.split('://', 1)[1]}", poolclass=NullPool)
 
     def session(self) -> Session:
-        return SqliteSession(self) if self.dialect == "sqlite" else PostgresSession(self)
+        if self.dialect == "postgresql":
+            return PostgresSession(self)
+        return SingleRowSqliteSession(self) if self.single_rows else SqliteSession(self)
 
     def param(self) -> str:
         """Placeholder for the next query parameter: both drivers take them by order, not by number."""
@@ -147,7 +155,22 @@ class Session:
             self.close()
 
 
-class SqliteSession(Session):
+class _OneConnection(Session):
+    """A session that is one DB-API connection: its transaction is the connection's."""
+
+    _connection: Any
+
+    def commit(self) -> None:
+        self._connection.commit()
+
+    def rollback(self) -> None:
+        self._connection.rollback()
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+class SqliteSession(_OneConnection):
     def __init__(self, warehouse: Warehouse) -> None:
         import adbc_driver_sqlite.dbapi as adbc_sqlite
 
@@ -182,18 +205,33 @@ class SqliteSession(Session):
         if frame.height:
             self._cursor.adbc_ingest(target or table.name, to_arrow(frame, table), mode="append")
 
-    def commit(self) -> None:
-        self._connection.commit()
-
-    def rollback(self) -> None:
-        self._connection.rollback()
-
     def close(self) -> None:
         self._cursor.close()
-        self._connection.close()
+        super().close()
 
 
-class PostgresSession(Session):
+class SingleRowSqliteSession(_OneConnection):
+    """Python's own sqlite3 (imported with the interpreter: no Arrow, no ADBC), for a few rows at a time."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        import sqlite3
+
+        self._connection = sqlite3.connect(warehouse.sqlite_path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> None:
+        self._connection.execute(sql, list(parameters))
+
+    def rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple]:
+        return self._connection.execute(sql, list(parameters)).fetchall()
+
+    def frame(self, sql: str, parameters: Sequence[Any] = ()) -> pl.DataFrame:
+        raise TypeError("a single-rows SQLite session reads rows, not frames: use Warehouse(url) for those")
+
+    def ingest(self, table: sa.Table, frame: pl.DataFrame, target: str | None = None) -> None:
+        raise TypeError("a single-rows SQLite session does not bulk-load: use Warehouse(url) for that")
+
+
+class PostgresSession(_OneConnection):
     def __init__(self, warehouse: Warehouse) -> None:
         import psycopg
 
@@ -234,15 +272,6 @@ class PostgresSession(Session):
             copy.set_types([_postgres_type(table.c[name]) for name in rows.columns])
             for row in rows.iter_rows():
                 copy.write_row(row)
-
-    def commit(self) -> None:
-        self._connection.commit()
-
-    def rollback(self) -> None:
-        self._connection.rollback()
-
-    def close(self) -> None:
-        self._connection.close()
 
 
 def _postgres_type(column: sa.Column) -> str:

@@ -1,21 +1,21 @@
-"""Reading and writing etl_load and etl_quarantine."""
+"""Reading and writing etl_load and etl_quarantine.
+
+A load record is written and looked up by SQL on whatever session the caller holds, with neither Polars nor
+the models imported: a repeat offer of loaded bytes is answered through Python's own sqlite3 in a fraction of
+a second (loading/repeats.py). Frames (quarantine rows, typed tables) import Polars where they are built."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any
-
-import polars as pl
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, Any
 
 from sendflow.core.vocabulary import LoadStatus
-from sendflow.warehouse import models
 from sendflow.warehouse.connection import Session, Warehouse
-from sendflow.warehouse.frames import from_arrow
 
-LEDGER = models.metadata.tables["etl_load"]
-QUARANTINE = models.metadata.tables["etl_quarantine"]
+if TYPE_CHECKING:
+    import polars as pl
+    import sqlalchemy as sa
 
 
 def now() -> datetime:
@@ -74,8 +74,12 @@ def update_load(session: Session, warehouse: Warehouse, load_id: int, record: Lo
 
 def insert_quarantine(session: Session, load_id: int, dataset: str, quarantine: pl.DataFrame) -> None:
     if not quarantine.is_empty():
+        import polars as pl
+
+        from sendflow.warehouse import models
+
         rows = quarantine.with_columns(pl.lit(load_id).alias("load_id"), pl.lit(dataset).alias("dataset"))
-        session.ingest(QUARANTINE, rows)
+        session.ingest(models.metadata.tables["etl_quarantine"], rows)
 
 
 def record_outcome(warehouse: Warehouse, record: LoadRecord, quarantine: pl.DataFrame | None = None) -> int:
@@ -89,44 +93,56 @@ def record_outcome(warehouse: Warehouse, record: LoadRecord, quarantine: pl.Data
 
 def loaded_with_sha256(warehouse: Warehouse, sha256: str) -> dict[str, Any] | None:
     """The load that published these bytes, if any."""
-    frame = query(
+    found = _dicts(
         warehouse,
-        f"SELECT load_id, dataset, source_name FROM etl_load WHERE source_sha256 = {warehouse.param()} "
-        f"AND status = {warehouse.param()}",
+        ("load_id", "dataset", "source_name"),
+        f"FROM etl_load WHERE source_sha256 = {warehouse.param()} AND status = {warehouse.param()}",
         [sha256, LoadStatus.LOADED.value],
     )
-    return frame.row(0, named=True) if frame.height else None
+    return found[0] if found else None
 
 
 def latest_with_sha256(warehouse: Warehouse, sha256: str) -> dict[str, Any] | None:
     """The newest etl_load row for these bytes, whatever its status: loaded first, if they ever were."""
-    frame = query(
+    found = _dicts(
         warehouse,
-        f"SELECT load_id, status, dataset, message FROM etl_load WHERE source_sha256 = {warehouse.param()} "
+        ("load_id", "status", "dataset", "message"),
+        f"FROM etl_load WHERE source_sha256 = {warehouse.param()} "
         f"ORDER BY CASE WHEN status = {warehouse.param()} THEN 0 ELSE 1 END, load_id DESC LIMIT 1",
         [sha256, LoadStatus.LOADED.value],
     )
-    return frame.row(0, named=True) if frame.height else None
+    return found[0] if found else None
 
 
 def loads_after(warehouse: Warehouse, load_id: int) -> list[dict[str, Any]]:
     """etl_load rows newer than `load_id`, oldest first: what a follower of the ledger has not yet seen."""
-    frame = query(
-        warehouse,
-        "SELECT load_id, status, dataset, source_name, source_sha256, rows_loaded, rows_quarantined, message "
-        f"FROM etl_load WHERE load_id > {warehouse.param()} ORDER BY load_id",
-        [load_id],
-    )
-    return frame.to_dicts()
+    columns = (
+        "load_id", "status", "dataset", "source_name", "source_sha256", "rows_loaded", "rows_quarantined", "message"
+    )  # fmt: skip
+    return _dicts(warehouse, columns, f"FROM etl_load WHERE load_id > {warehouse.param()} ORDER BY load_id", [load_id])
+
+
+def _dicts(warehouse: Warehouse, columns: tuple[str, ...], rest: str, parameters: list[Any]) -> list[dict[str, Any]]:
+    session = warehouse.session()
+    try:
+        rows = session.rows(f"SELECT {', '.join(columns)} {rest}", parameters)
+    finally:
+        session.rollback()
+        session.close()
+    return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
 def read_table(warehouse: Warehouse, table: str, where: str = "", order_by: str = "") -> pl.DataFrame:
     """A table's rows typed as its model says, whichever backend (SQLite hands back dates as text)."""
+    from sendflow.warehouse import models
+
     sql = f"SELECT * FROM {table} {f'WHERE {where}' if where else ''} {f'ORDER BY {order_by}' if order_by else ''}"
     return typed(query(warehouse, sql), models.metadata.tables[table])
 
 
 def typed(frame: pl.DataFrame, table: sa.Table) -> pl.DataFrame:
+    from sendflow.warehouse.frames import from_arrow
+
     return from_arrow(frame.to_arrow(), table)
 
 

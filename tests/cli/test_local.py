@@ -87,6 +87,33 @@ def test_a_hand_run_with_no_server_imports_no_prefect_and_says_so_once(tmp_path:
     assert not (home / "prefect").exists()
 
 
+def test_a_repeat_is_answered_before_the_loader_is_imported(tmp_path: Path) -> None:
+    """The same bytes again under another name: `duplicate` of the first load, told by a process that never
+    imported Polars, Arrow, SQLAlchemy, ADBC or Great Expectations, and the ledger row written all the same."""
+    home = tmp_path / "home"
+    first = subprocess.run(
+        [sys.executable, "-m", "sendflow.cli.main", "ingest", str(CENSUS)], cwd=tmp_path, env=_environment(home),
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr[-2000:]
+    resent = tmp_path / "resent.csv"
+    resent.write_bytes(CENSUS.read_bytes())
+    again = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "sendflow.cli.main", "ingest", str(resent)], cwd=tmp_path,
+        env=_environment(home), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert again.stdout == f"resent.csv: duplicate (same bytes as load 1 ({CENSUS.name}); nothing changed)\n"
+    imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in again.stderr.splitlines() if "|" in line}
+    assert "sendflow" in imported
+    assert not imported & {"polars", "pyarrow", "sqlalchemy", "adbc_driver_manager", "great_expectations", "pandas"}
+    assert "[1/1] resent.csv: duplicate" in again.stderr
+    rows = Warehouse(Settings(home=home).warehouse_url).read_rows("SELECT status, source_name FROM etl_load")
+    assert rows == [
+        {"status": "loaded", "source_name": CENSUS.name}, {"status": "duplicate", "source_name": "resent.csv"}
+    ]  # fmt: skip
+
+
 def test_status_answers_beside_a_live_load_and_never_writes(tmp_path: Path, real_data: Path) -> None:
     """`sendflow status` in a loop while another process publishes the real 2023-24 census into SQLite: every
     call prints the ledger as it stands, none fails, and status itself changes nothing."""

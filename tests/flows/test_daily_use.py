@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from sendflow.core.files import sha256_of
 from sendflow.core.settings import Settings
 from sendflow.flows.ingest import with_task_runner
-from sendflow.intake.raw import sha256_of
-from sendflow.loading.file_load import Context, FileOutcome, ingest_path
+from sendflow.loading.file_load import Context, ingest_path
 from sendflow.loading.offers import being_offered, later_copies
+from sendflow.loading.outcomes import FileOutcome
 from sendflow.warehouse import ledger
 from sendflow.warehouse.connection import Warehouse
 from sendflow.warehouse.schema import ensure_schema

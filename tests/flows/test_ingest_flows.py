@@ -9,10 +9,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from sendflow.core.files import sha256_of
 from sendflow.core.settings import Settings
 from sendflow.flows.ingest import ingest_extract, with_task_runner
 from sendflow.flows.task_runners import TaskRunnerError, task_runner_for
-from sendflow.intake.raw import sha256_of
 from sendflow.warehouse import ledger
 from sendflow.warehouse.connection import Warehouse
 from tests.conftest import SAMPLE_DIR, count_rows

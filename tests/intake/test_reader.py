@@ -13,10 +13,11 @@ import openpyxl
 import polars as pl
 import pytest
 
+from sendflow.core.files import sha256_of
 from sendflow.intake.decoding import decode
 from sendflow.intake.header import header_names, identify
 from sendflow.intake.names import academic_year_for, snapshot_date_in_name
-from sendflow.intake.raw import Rejection, sha256_of
+from sendflow.intake.raw import Rejection
 from sendflow.intake.reader import read_table
 from sendflow.registry.datasets import DATASETS, all_layouts
 from sendflow.transforms.common import SOURCE_ROW

@@ -10,7 +10,8 @@ from pathlib import Path
 import polars as pl
 
 from sendflow.core.settings import Settings
-from sendflow.loading.file_load import Context, FileOutcome, ingest_path
+from sendflow.loading.file_load import Context, ingest_path
+from sendflow.loading.outcomes import FileOutcome
 from sendflow.warehouse import ledger
 from sendflow.warehouse.schema import ensure_schema
 from tests.conftest import SAMPLE_DIR, count_rows

@@ -8,7 +8,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from sendflow.loading.file_load import Context, FileOutcome, ingest_path
+from sendflow.loading.file_load import Context, ingest_path
+from sendflow.loading.outcomes import FileOutcome
 from sendflow.warehouse import ledger
 from tests.conftest import SAMPLE_DIR, count_rows
 

@@ -13,7 +13,8 @@ from pydantic import SecretStr
 import sendflow.intake.reader
 import sendflow.loading.file_load
 from sendflow.core.settings import Settings
-from sendflow.loading.file_load import Context, FileOutcome, ingest_path
+from sendflow.loading.file_load import Context, ingest_path
+from sendflow.loading.outcomes import FileOutcome
 from sendflow.loading.pupil_files import purge_pupil_files, reconciliation_for_loads
 from sendflow.warehouse import ledger
 from sendflow.warehouse.schema import ensure_schema

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import shutil
 import stat
 from pathlib import Path
 
@@ -22,12 +23,15 @@ from pydantic import SecretStr
 import sendflow.intake.reader
 import sendflow.loading.file_load
 from sendflow.core.settings import Settings
-from sendflow.loading.file_load import Context, FileOutcome, ingest_path
+from sendflow.loading.file_load import Context, ingest_path
+from sendflow.loading.outcomes import FileOutcome
 from sendflow.loading.pupil_files import purge_pupil_files, shown_name, source_label
+from sendflow.loading.repeats import answer_repeat
 from sendflow.loading.run_record import outcome_markdown, outcome_table
 from sendflow.registry.datasets import DATASETS
 from sendflow.transforms.pupil_census import PUPIL_CSV
 from sendflow.warehouse import ledger
+from sendflow.warehouse.connection import Warehouse
 from sendflow.warehouse.schema import ensure_schema
 from tests.conftest import SAMPLE_DIR
 from tests.pupils import HEADER, SURNAMES, School, personal_values, pupils, write_csv
@@ -240,3 +244,29 @@ def test_every_personal_dataset_declares_what_it_may_show_and_no_personal_column
         assert dataset.suite.disclose is not None, dataset.name
         personal = {c for layout in dataset.layouts for c in layout.personal}
         assert not personal & set(dataset.suite.disclose.formats), dataset.name
+
+
+def test_a_repeat_of_a_pupil_return_is_named_as_its_full_offer_names_it(keyed: Context, tmp_path: Path) -> None:
+    """A repeat is answered before the file's head is read (loading/repeats.py), so its shown name comes from
+    the dataset its bytes were loaded as: it must be the name the full offer gives, surname and UPN hidden."""
+    rows = pupils(School("201", "3614", pupils=30, ehc=2, support=5), seed=7)
+    first = write_csv(tmp_path / "pupil_census_spring_2024.csv", rows)
+    assert ingest_path(first, None, keyed).status == "loaded"
+    resent = tmp_path / f"{rows[0]['UPN']}_{rows[0]['Surname']}_spring_2024.csv"
+    shutil.copyfile(first, resent)
+
+    outcome = answer_repeat(resent, Warehouse(keyed.warehouse.url, single_rows=True), keyed.settings.home)
+
+    assert outcome is not None and outcome.status == "duplicate"
+    assert (
+        outcome.name == shown_name(resent)
+        and outcome.name.startswith("~_~")
+        and outcome.name.endswith("_spring_2024.csv")
+    )
+    recorded = ledger.query(keyed.warehouse, f"SELECT * FROM etl_load WHERE load_id = {outcome.load_id}").row(
+        0, named=True
+    )
+    assert recorded["source_name"] == outcome.name and recorded["dataset"] == "pupil_census"
+    assert not _leaks(repr(recorded) + outcome.line(), _secrets(rows))
+    never_loaded = write_csv(tmp_path / "other.csv", rows[:10])
+    assert answer_repeat(never_loaded, Warehouse(keyed.warehouse.url, single_rows=True), keyed.settings.home) is None
