@@ -54,20 +54,23 @@ def _median(prepare: Callable[[Path], None], arguments: list[str], root: Path) -
 
 
 def _in_process_pipeline(root: Path) -> tuple[float, float]:
-    """The same first load and duplicate in this process, warm (imports paid): what the commands wrap."""
+    """The same first load and duplicate in this process, warm (imports paid): what the commands wrap, with the
+    hand-run path's own context (its checks by the Polars translation) and its answer to a repeat."""
+    from sendflow.cli.local import hand_run_context
     from sendflow.core.settings import Settings
-    from sendflow.loading.file_load import Context, ingest_path
-    from sendflow.warehouse.schema import ensure_schema
+    from sendflow.loading.file_load import ingest_path
+    from sendflow.loading.repeats import answer_repeat
+    from sendflow.warehouse.connection import Warehouse
 
     firsts, duplicates = [], []
     for number in range(RUNS):
-        context = Context.from_settings(Settings(home=root / f"in-process-{number}"))
-        ensure_schema(context.warehouse)
+        context = hand_run_context(Settings(home=root / f"in-process-{number}"))
         start = time.perf_counter()
         ingest_path(CENSUS, None, context)
         firsts.append(time.perf_counter() - start)
+        single_rows = Warehouse(context.warehouse.url, single_rows=True)
         start = time.perf_counter()
-        ingest_path(CENSUS, None, context)
+        answer_repeat(CENSUS, single_rows, context.settings.home)
         duplicates.append(time.perf_counter() - start)
     return statistics.median(firsts), statistics.median(duplicates)
 

@@ -42,7 +42,7 @@ def say_not_recorded() -> None:
     print(NOT_RECORDED, file=sys.stderr, flush=True)
 
 
-def _context(settings: Settings) -> Context:
+def hand_run_context(settings: Settings) -> Context:
     from sendflow.loading.file_load import Context
     from sendflow.warehouse.schema import ensure_schema
 
@@ -63,7 +63,7 @@ def ingest_here(paths: Iterable[str], academic_year: str | None, settings: Setti
         from sendflow.loading.file_load import ingest_path
         from sendflow.loading.runs import in_threads, offer_files
 
-        context = _context(settings)
+        context = hand_run_context(settings)
         offer = in_threads(lambda path: ingest_path(path, academic_year, context), thread_count(settings.task_runner))
         outcomes.update(zip(rest, offer_files([files[i] for i in rest], offer), strict=True))
     ordered = [outcomes[index] for index in range(len(files))]
@@ -113,7 +113,7 @@ def landed_here(settings: Settings) -> Callable[[Accepted], str]:
     from sendflow.loading.file_load import ingest_path
     from sendflow.loading.runs import offer_landed
 
-    context = _context(settings)
+    context = hand_run_context(settings)
 
     def deliver(accepted: Accepted) -> str:
         outcome, _ = offer_landed(

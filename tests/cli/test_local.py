@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sendflow.cli.demo import SAMPLE_DIR, SAMPLE_FILES
 from sendflow.cli.local import NOT_RECORDED, ingest_here
 from sendflow.core.settings import Settings
+from sendflow.loading.file_load import Context, ingest_path
 from sendflow.warehouse import ledger, models
 from sendflow.warehouse.connection import Warehouse
 from tests.conftest import PROJECT
@@ -158,3 +159,30 @@ def test_the_cli_help_is_quick_to_import() -> None:
     assert done.returncode == 0
     imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in done.stderr.splitlines()}
     assert not imported & {"polars", "sqlalchemy", "great_expectations", "prefect", "matplotlib", "psycopg"}
+
+
+def test_a_repeat_by_hand_is_the_duplicate_the_loader_would_record_on_either_backend(
+    backend_context: Context, tmp_path: Path
+) -> None:
+    """Answered before the loader (single-row SQL), on SQLite and PostgreSQL: the same ledger row the full
+    offer writes for a repeat, and a file never loaded still loads in the same run."""
+    settings = backend_context.settings
+    first = ingest_path(CENSUS, None, backend_context)
+    assert first.status == "loaded"
+    copy = tmp_path / "copy" / "resent.csv"
+    copy.parent.mkdir()
+    copy.write_bytes(CENSUS.read_bytes())
+    by_loader = ingest_path(copy, None, backend_context)  # the full offer's own answer, for comparison
+
+    by_hand = ingest_here([str(copy), str(SAMPLE_DIR / "england_census_2018-19.csv")], None, settings)
+
+    assert [o.status for o in by_hand] == ["duplicate", "loaded"]
+    assert (by_hand[0].message, by_hand[0].dataset, by_hand[0].name) == (
+        by_loader.message, by_loader.dataset, by_loader.name
+    )  # fmt: skip
+    rows = ledger.query(backend_context.warehouse, "SELECT * FROM etl_load ORDER BY load_id").to_dicts()
+    assert [r["status"] for r in rows] == ["loaded", "duplicate", "duplicate", "loaded"]
+    mine, theirs = rows[2], rows[1]
+    assert {k: v for k, v in mine.items() if k not in RUN_COLUMNS} == {
+        k: v for k, v in theirs.items() if k not in RUN_COLUMNS
+    }
