@@ -207,7 +207,7 @@ def _copy_prefix(path: Path, size: int, target: BinaryIO) -> None:
             size -= len(block)
 
 
-def refuse_truncated(last: LastLine | None, width: int, header_row: int, name: str) -> None:
+def refuse_truncated(last: LastLine | None, width: int, header_row: int, name: str, fewest: int | None = None) -> None:
     """A file cut off mid-row would otherwise load its last row with blanks where the numbers were.
 
     `header_row` is the header's line: a file with no row after it has nothing to cut. A last line with an
@@ -219,7 +219,7 @@ def refuse_truncated(last: LastLine | None, width: int, header_row: int, name: s
         fields = next(csv.reader([last.text]))
     except csv.Error:  # a field past Python's own limit: intake/structure.py refuses it naming row and column
         return
-    if len(fields) < width:
+    if len(fields) < (width if fewest is None else fewest):  # fewer than a layout lets its rows leave out
         raise Rejection(
             f"{name}: row {last.number} has {len(fields)} of the header's {width} fields; the file looks truncated"
         )

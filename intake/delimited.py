@@ -25,8 +25,17 @@ from sendflow.transforms.common import (
 )
 
 
-def read_csv(decoded: Decoded, name: str, layouts: list[Layout], skip: int | None = None) -> RawTable:
-    """A decoded CSV whole, its header looked for in the leading rows (or `skip` rows down)."""
+def fewest_fields(header: list[str], layouts: list[Layout]) -> int:
+    """The fewest fields a row under this header may have: the header's width, less the trailing columns a
+    layout's rows leave out (Layout.omitted_trailing) where the header ends with them."""
+    return min((layout.fewest_fields(header) for layout in layouts), default=len(header))
+
+
+def read_csv(
+    decoded: Decoded, name: str, layouts: list[Layout], skip: int | None = None, fewest: int | None = None
+) -> RawTable:
+    """A decoded CSV whole, its header looked for in the leading rows (or `skip` rows down); `fewest` fields
+    a row may have, if the caller knows (else from the layouts)."""
     text = decoded.text
     leading = leading_rows(text, HEADER_SEARCH_ROWS)
     index = skip if skip is not None else header_row_index(leading, layouts)[0] if layouts else 0
@@ -43,10 +52,13 @@ def read_csv(decoded: Decoded, name: str, layouts: list[Layout], skip: int | Non
     if grid.height == 0:
         raise Rejection(f"{name} is empty")
     header = header_names(grid.row(0))
-    refuse_truncated(decoded.last_line, len(header), index + 1, name)
+    fewest = fewest if fewest is not None else fewest_fields(header, layouts)
+    refuse_truncated(decoded.last_line, len(header), index + 1, name, fewest)
     frame = with_header(grid, 0, header).with_columns(pl.col(SOURCE_ROW) + index)
-    ragged = ragged_rows(pl.scan_lines(io.BytesIO(data)), len(header), index + 1, name, text)
-    return RawTable(frame, "csv", decoded.encoding, None, index + 1, preamble(leading[:index]), ragged=ragged)
+    ragged = ragged_rows(pl.scan_lines(io.BytesIO(data)), len(header), index + 1, name, text, fewest)
+    return RawTable(
+        frame, "csv", decoded.encoding, None, index + 1, preamble(leading[:index]), ragged=ragged, fewest_fields=fewest
+    )  # fmt: skip
 
 
 def _unreadable(text: str, name: str) -> Rejection:
@@ -86,14 +98,15 @@ def batches(raw: RawTable, key: tuple[str, ...] = (), rows: int = 1_000_000) -> 
 
 def _whole_csv(raw: RawTable) -> RawTable:
     assert raw.path is not None
-    return read_csv(decode(raw.path.read_bytes(), raw.path.name), raw.path.name, [], skip=raw.header_row - 1)
+    decoded = decode(raw.path.read_bytes(), raw.path.name)
+    return read_csv(decoded, raw.path.name, [], skip=raw.header_row - 1, fewest=raw.fewest_fields)
 
 
 def _csv_pieces(raw: RawTable, rows: int) -> Iterator[pl.DataFrame]:
     assert raw.path is not None
     source, decoder = utf8_source(raw.path)
     try:
-        refuse_truncated(decoder.last_line, len(raw.header), raw.header_row, raw.path.name)
+        refuse_truncated(decoder.last_line, len(raw.header), raw.header_row, raw.path.name, raw.fewest_fields)
     except Rejection:
         if source != raw.path:
             source.unlink(missing_ok=True)
@@ -104,7 +117,9 @@ def _csv_pieces(raw: RawTable, rows: int) -> Iterator[pl.DataFrame]:
     )  # fmt: skip
     try:
         with source.open(encoding="utf-8", newline="") as text:
-            ragged = ragged_rows(pl.scan_lines(source), len(raw.header), raw.header_row, raw.path.name, text)
+            ragged = ragged_rows(
+                pl.scan_lines(source), len(raw.header), raw.header_row, raw.path.name, text, raw.fewest_fields
+            )
         for piece in scan.collect_batches(chunk_size=rows):
             yield with_problems(piece.with_columns(pl.col(SOURCE_ROW).cast(pl.Int64)), ragged)
     except pl.exceptions.PolarsError:

@@ -41,6 +41,8 @@ class RawTable:
     partial: bool = False  # only the header was read (a large CSV): rows come from batches()
     # (source_row_number, reasons) of rows whose shape is wrong (intake/structure.py); None: none found.
     ragged: pl.DataFrame | None = None
+    # The fewest fields a row may have (a layout's omitted_trailing columns); None: the header's width.
+    fewest_fields: int | None = None
 
     @property
     def header(self) -> list[str]:

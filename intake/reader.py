@@ -10,7 +10,7 @@ import polars as pl
 from sendflow.core.settings import get_settings
 from sendflow.intake.census_xml import XML_HEAD_BYTES, looks_like_xml, read_pupil_xml, xml_encoding
 from sendflow.intake.decoding import Decoder, decode
-from sendflow.intake.delimited import read_csv
+from sendflow.intake.delimited import fewest_fields, read_csv
 from sendflow.intake.header import header_names, header_row_index
 from sendflow.intake.limits import SheetLimits
 from sendflow.intake.raw import HEADER_SEARCH_ROWS, RawTable, preamble
@@ -67,4 +67,7 @@ def read_head(path: Path, layouts: Iterable[Layout], limits: SheetLimits | None 
     index, _ = header_row_index(leading[:HEADER_SEARCH_ROWS], layouts)
     header = header_names(leading[index]) if len(leading) > index else []
     frame = pl.DataFrame(schema={SOURCE_ROW: pl.Int64, **dict.fromkeys(header, pl.String)})
-    return RawTable(frame, "csv", None, None, index + 1, preamble(leading[:index]), path, partial=True)
+    return RawTable(
+        frame, "csv", None, None, index + 1, preamble(leading[:index]), path, partial=True,
+        fewest_fields=fewest_fields(header, layouts),
+    )  # fmt: skip

@@ -56,12 +56,19 @@ def leading_rows(text: str, count: int) -> list[list[str]]:
 
 
 def ragged_rows(
-    lines: pl.LazyFrame, width: int, header_line: int, name: str, text: Iterable[str] | None = None
+    lines: pl.LazyFrame,
+    width: int,
+    header_line: int,
+    name: str,
+    text: Iterable[str] | None = None,
+    fewest: int | None = None,
 ) -> pl.DataFrame:
     """(source_row_number, reasons) for each non-blank line after the header whose field count is not the
-    header's `width`. `lines` holds one `line` per line of the file. A quoted field may hold commas (counted
+    header's `width` (nor, given `fewest`, between that and the width: a layout's rows may leave out its
+    trailing columns). `lines` holds one `line` per line of the file. A quoted field may hold commas (counted
     out) or line breaks: when some line has an odd number of quotes, rows are not lines, and the file's rows
     are counted by Python's reader over `text` (or over the lines joined again) instead."""
+    fewest = width if fewest is None else fewest
     line = pl.col("line").str.strip_chars_end("\r")
     quoted = line.str.contains('"', literal=True)
     # The regex only where a quote is: most lines of most files have none, and a literal count is cheap.
@@ -77,24 +84,24 @@ def ragged_rows(
             odd_quotes.alias("odd"),
             (line.str.strip_chars() == "").alias("blank"),
         )
-        .filter(pl.col("odd") | ((pl.col("fields") != width) & ~pl.col("blank")))
+        .filter(pl.col("odd") | (~pl.col("fields").is_between(fewest, width) & ~pl.col("blank")))
         .collect()
     )
     if flagged.is_empty():
         return NO_PROBLEMS
     if flagged["odd"].any():
         source = text if text is not None else (row + "\n" for row in lines.collect()["line"])
-        return _ragged_by_reader(source, width, header_line, name)
+        return _ragged_by_reader(source, width, header_line, name, fewest)
     return _described(flagged.select(SOURCE_ROW, "fields"), width)
 
 
-def _ragged_by_reader(text: Iterable[str], width: int, header_line: int, name: str) -> pl.DataFrame:
+def _ragged_by_reader(text: Iterable[str], width: int, header_line: int, name: str, fewest: int) -> pl.DataFrame:
     found: list[tuple[int, int]] = []
     reader = csv.reader(text if not isinstance(text, str) else io.StringIO(text))
     number = 0
     try:
         for number, row in enumerate(reader, start=1):
-            if number > header_line and row and any(cell.strip() for cell in row) and len(row) != width:
+            if number > header_line and row and any(cell.strip() for cell in row) and not fewest <= len(row) <= width:
                 found.append((number, len(row)))
     except csv.Error as error:  # Python's words never quote the row
         raise Rejection(f"{name}: the row after row {number} cannot be read as CSV ({error})") from None

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from sendflow.expectations import dsg_allocation as dsg_allocation_expectations
+from sendflow.expectations import group_register as group_register_expectations
 from sendflow.expectations import la_ehcp as la_ehcp_expectations
 from sendflow.expectations import la_high_needs_spend as la_high_needs_spend_expectations
 from sendflow.expectations import pupil_census as pupil_census_expectations
@@ -23,6 +24,7 @@ from sendflow.registry.names import PERSONAL, DatasetName
 from sendflow.registry.reach import SchoolsAtCensus, SchoolsEver, SchoolsInLas, TrustReach, TrustsInRows
 from sendflow.transforms import (
     dsg_allocation,
+    group_register,
     pupil_census,
     school_census,
     school_dimensions,
@@ -76,7 +78,10 @@ SCHOOL_DIMENSIONS: Mapping[str, Derivation] = {
     "dim_school": Derivation(
         ("school_register_snapshot", "trust_membership_snapshot", "school_link"), school_dimensions.dim_school
     ),
-    "dim_trust": Derivation(("school_register_snapshot", "trust_membership_snapshot"), school_dimensions.dim_trust),
+    "dim_trust": Derivation(
+        ("school_register_snapshot", "trust_membership_snapshot", "group_register_snapshot"),
+        school_dimensions.dim_trust,
+    ),
     "trust_membership": Derivation(("trust_membership_snapshot",), trust_membership.trust_memberships),
 }
 
@@ -110,6 +115,16 @@ DATASETS: tuple[Dataset, ...] = (
         reach=SchoolsEver("school_link", urn_columns=("urn", "link_urn")),
         year_key=None,
         derived=SCHOOL_DIMENSIONS,
+    ),
+    Dataset(
+        name="group_register",
+        layouts=group_register.LAYOUTS,
+        build=group_register.build,
+        suite=group_register_expectations.SUITE,
+        partition_keys=("snapshot_date",),
+        reach=TrustsInRows("group_register_snapshot", trust_column="group_uid"),
+        year_key=None,
+        derived={"dim_trust": SCHOOL_DIMENSIONS["dim_trust"]},
     ),
     Dataset(
         name="school_census",

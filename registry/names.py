@@ -17,6 +17,7 @@ class DatasetName(StrEnum):
     LA_HIGH_NEEDS_SPEND = "la_high_needs_spend"
     LA_EHCP = "la_ehcp"
     PUPIL_CENSUS = "pupil_census"
+    GROUP_REGISTER = "group_register"
 
 
 # Pupil-level personal data: needs the pseudonymisation key, its raw file is purgeable, its file names and

@@ -64,12 +64,17 @@ def test_layout_names_are_unique_across_datasets() -> None:
 
 LINKS = [{"URN": "137181", "LinkURN": "100000", "LinkName": "Oak Academy", "LinkType": "Successor",
           "LinkEstablishedDate": "01-09-2024"}]  # fmt: skip
+GROUPS = [{"Group UID": DEMO_TRUST_ID, "Group ID": "TR90001",
+           "Group Name": "Demo Learning Trust (invented for the demo)", "Group Type (code)": "06",
+           "Group Type": "Multi-academy trust", "Incorporated on (open date)": "01/09/2016",
+           "Group Status (code)": "OPEN", "Group Status": "Open", "UKPRN": "10090001"}]  # fmt: skip
 
 # dataset -> (the partitions and years its load event carries, a partition of it that reaches no trust)
 EXPECTED_EVENTS: dict[str, tuple[list[Partition], list[str], Partition]] = {
     "school_register": ([{"snapshot_date": "2023-09-01"}], [], {"snapshot_date": "2020-09-01"}),
     "trust_membership": ([{"snapshot_date": "2024-09-01"}], [], {"snapshot_date": "2020-09-01"}),
     "school_links": ([{"snapshot_date": "2025-01-15"}], [], {"snapshot_date": "2020-09-01"}),
+    "group_register": ([{"snapshot_date": "2026-02-17"}], [], {"snapshot_date": "2020-09-01"}),
     "school_census": ([{"academic_year": "2023/24"}], ["2023/24"], {"academic_year": "2019/20"}),
     "dsg_allocation": ([{"financial_year": "2023-24"}], ["2023-24"], {"financial_year": "2019-20"}),
     "la_high_needs_spend": (
@@ -91,6 +96,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Context, dict[str,
     ensure_schema(context.warehouse)
     files = [SAMPLE_DIR / name for name in SAMPLE_FILES]
     files.append(_gias_file(home / "links_edubasealldata20250115.csv", "gias_links.header.csv", LINKS))
+    files.append(_gias_file(home / "allgroupsdata20260217.csv", "gias_all_groups.header.csv", GROUPS))
     outcomes: dict[str, FileOutcome] = {}
     for path in files:
         outcome = ingest_path(path, None, context)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
@@ -76,11 +76,25 @@ class Layout:
     # The typed cells (counts, money, percentages with their convention, dates) and what each holds; every
     # other column is text. Builds parse them by this declaration (parse_cells), the tests generate cells by it.
     cells: tuple[tuple[str, CellKind], ...] = ()
+    # Columns at the end of the header that the publisher's data rows leave out, in order (GIAS's 2017 academy
+    # links name HasSharedHT last and no row carries it): a row short of exactly these is sound, and they are
+    # empty. A row short of any other column is still held back, and a last row short of them is no truncation.
+    omitted_trailing: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         undeclared = [column for column, _ in self.cells if column not in self.columns]
         if undeclared:
             raise ValueError(f"layout {self.name} types column(s) it does not have: {', '.join(undeclared)}")
+        if not set(self.omitted_trailing) <= set(self.optional):
+            raise ValueError(f"layout {self.name} lets rows leave out column(s) that are not optional")
+
+    def fewest_fields(self, header: Sequence[str]) -> int:
+        """The fewest fields a row under this header may have: fewer than the header's only where the header
+        ends with the columns this layout's rows may leave out."""
+        width, tail = len(header), len(self.omitted_trailing)
+        if tail and [header_key(c) for c in header[width - tail :]] == [header_key(c) for c in self.omitted_trailing]:
+            return width - tail
+        return width
 
     @property
     def columns(self) -> tuple[str, ...]:

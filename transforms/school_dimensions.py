@@ -157,9 +157,21 @@ def dim_school(
     return versions.select(pl.col(column).cast(DIM_SCHOOL_SCHEMA[column]) for column in DIM_SCHOOL_COLUMNS)
 
 
-def dim_trust(snapshots: pl.DataFrame, membership_snapshots: pl.DataFrame | None = None) -> pl.DataFrame:
-    """One row per academy trust seen anywhere; group links (which carry reference, Companies House
-    number and type) win over register snapshots; within a source the latest snapshot wins."""
+REGISTER_COLUMNS = ("trust_status", "open_date", "closed_date", "incorporated_on", "ukprn", "register_date")
+DIM_TRUST_SCHEMA = {
+    "trust_id": pl.String, "trust_ref": pl.String, "trust_name": pl.String, "companies_house_number": pl.String,
+    "trust_type": pl.String, "trust_status": pl.String, "open_date": pl.Date, "closed_date": pl.Date,
+    "incorporated_on": pl.Date, "ukprn": pl.String, "register_date": pl.Date,
+}  # fmt: skip
+
+
+def dim_trust(
+    snapshots: pl.DataFrame, membership_snapshots: pl.DataFrame | None = None, registers: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """One row per academy trust any source names. For name, reference, Companies House number and type the
+    newest all-groups register wins, then group links, then register snapshots (within a source the latest
+    snapshot wins); status, dates and UKPRN come from the newest register that names the trust, so a trust
+    closed since the membership extract says so."""
     from_register = snapshots.filter(pl.col("has_trust_info") & pl.col("trust_id").is_not_null()).select(
         "trust_id",
         pl.lit(None, dtype=pl.String).alias("trust_ref"),
@@ -182,8 +194,37 @@ def dim_trust(snapshots: pl.DataFrame, membership_snapshots: pl.DataFrame | None
                 pl.lit(1).alias("source_rank"),
             )
         )
+    trusts = (
+        registers.filter(pl.col("group_type").is_in(ACADEMY_TRUST_TYPES))
+        if registers is not None and not registers.is_empty()
+        else None
+    )
+    if trusts is not None:
+        frames.append(
+            trusts.select(
+                pl.col("group_uid").alias("trust_id"),
+                pl.col("group_ref").alias("trust_ref"),
+                pl.col("group_name").alias("trust_name"),
+                "companies_house_number",
+                pl.col("group_type").alias("trust_type"),
+                "snapshot_date",
+                pl.lit(2).alias("source_rank"),
+            )
+        )
     combined = pl.concat(frames, how="diagonal_relaxed").sort("source_rank", "snapshot_date")
     latest = combined.group_by("trust_id").agg(
         *[pl.col(c).drop_nulls().last() for c in ("trust_ref", "trust_name", "companies_house_number", "trust_type")]
     )
-    return latest.select("trust_id", "trust_ref", "trust_name", "companies_house_number", "trust_type").sort("trust_id")
+    if trusts is not None:
+        newest = trusts.sort("snapshot_date").group_by("group_uid").last()
+        latest = latest.join(
+            newest.select(
+                pl.col("group_uid").alias("trust_id"), pl.col("group_status").alias("trust_status"), "open_date",
+                "closed_date", "incorporated_on", "ukprn", pl.col("snapshot_date").alias("register_date"),
+            ),
+            on="trust_id", how="left",
+        )  # fmt: skip
+    return latest.select(
+        pl.col(c).cast(t) if c in latest.columns else pl.lit(None, dtype=t).alias(c)
+        for c, t in DIM_TRUST_SCHEMA.items()
+    ).sort("trust_id")

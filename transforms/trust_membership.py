@@ -45,7 +45,29 @@ GROUP_LINKS = Layout(
     year_from="snapshot",
     cells=cells(CellKind.DATE, "Joined date", "Open date", "Closed Date"),
 )
-LAYOUTS: tuple[Layout, ...] = (GROUP_LINKS,)
+# GIAS's academy sponsor and trust links as published in 2017: 'Linked UID' where today's says 'Group UID', no
+# Group ID, open date or status code, and a last column (HasSharedHT) that no data row carries.
+ACADEMY_LINKS_2017 = Layout(
+    name="gias_academy_links_2017",
+    dataset="trust_membership",
+    description="GIAS academy sponsor and trust links extract, 2017 layout (Linked UID, no Group ID)",
+    required=("URN", "Linked UID", "Group Name", "Group Type", "Joined date", "FederationType"),
+    optional=(
+        "Companies House Number",
+        "Closed Date",
+        "Group Status",
+        "EstablishmentName",
+        "TypeOfEstablishment (name)",
+        "PhaseOfEducation (name)",
+        "LA (code)",
+        "HasSharedHT",
+    ),
+    year_from="snapshot",
+    cells=cells(CellKind.DATE, "Joined date", "Closed Date"),
+    omitted_trailing=("HasSharedHT",),
+)
+LAYOUTS: tuple[Layout, ...] = (GROUP_LINKS, ACADEMY_LINKS_2017)
+_BY_NAME = {layout.name: layout for layout in LAYOUTS}
 
 # Academy trusts are the trusts of dim_trust; federations, sponsors and foundation trusts are other groups.
 ACADEMY_TRUST_TYPES = ("Multi-academy trust", "Single-academy trust")
@@ -58,8 +80,15 @@ SNAPSHOT_COLUMNS = (
 
 
 def trust_membership_snapshot(raw: pl.DataFrame, source: SourceInfo) -> pl.DataFrame:
-    """One row per establishment per group it belongs to, as at the extract's date."""
-    frame = parse_cells(harmonise_columns(raw, GROUP_LINKS), GROUP_LINKS)
+    """One row per establishment per group it belongs to, as at the extract's date, whichever layout."""
+    layout = _BY_NAME[source.layout]
+    frame = harmonise_columns(raw, layout)
+    if layout is ACADEMY_LINKS_2017:  # today's names for the same facts; what 2017 did not publish is NULL
+        frame = frame.rename({"Linked UID": "Group UID"})
+        frame = frame.with_columns(
+            pl.lit(None, dtype=pl.String).alias(column) for column in GROUP_LINKS.columns if column not in frame.columns
+        )
+    frame = parse_cells(frame, GROUP_LINKS)
     snapshot = extract_date(frame, source, "Joined date", "group-links extract")
     return frame.select(
         code_text("URN").alias("urn"),

@@ -48,6 +48,17 @@ def _links(folder: Path) -> Path:
     return _gias_file(folder / "links_edubasealldata20250115.csv", "gias_links.header.csv", _LINK_ROWS)
 
 
+_GROUP_ROWS = [
+    {"Group UID": str(16341 + n), "Group ID": f"TR0{1406 + n}", "Group Name": f"Beacon Academy Trust {n}",
+     "Group Type": "Multi-academy trust", "Incorporated on (open date)": "04/07/2011", "Group Status": "Open"}
+    for n in range(6)
+]  # fmt: skip
+
+
+def _groups(folder: Path) -> Path:
+    return _gias_file(folder / "allgroupsdata20260217.csv", "gias_all_groups.header.csv", _GROUP_ROWS)
+
+
 PUPIL_RETURN = "pupil_return"  # made by the corpus fixture (it needs the warehouse's schools), not by a Base
 
 BASES: tuple[Base, ...] = (
@@ -56,6 +67,7 @@ BASES: tuple[Base, ...] = (
     Base("trust_membership", "demo_trust_allgroupslinksdata20240901.csv",
          _sample("demo_trust_allgroupslinksdata20240901.csv"), "Group Name", ("", "")),
     Base("school_links", "links_edubasealldata20250115.csv", _links, "LinkName", ("URN", "137183")),
+    Base("group_register", "allgroupsdata20260217.csv", _groups, "Group Name", ("Group UID", "16343")),
     Base("school_census", "england_census_2023-24.csv", _sample("england_census_2023-24.csv"), "SCHOOLTYPE",
          ("URN", "100002")),
     Base("la_ehcp", "ehcp_caseload_2025.csv", _sample("ehcp_caseload_2025.csv"), "la_name", ("la_name", "Camden")),

@@ -400,3 +400,46 @@ def test_trailing_empty_fields_are_not_mistaken_for_truncation(tmp_path: Path) -
     path.write_bytes(b"URN,LA,NOR,TSENELK\n100000,201,10,1\n100001,201,,\n")
 
     assert read_table(path, all_layouts()).frame.height == 2
+
+
+LINKS_2017_HEADER = (
+    '"URN","Linked UID","Group Name","Companies House Number","Group Type","Closed Date","Group Status",'
+    '"FederationType","Joined date","EstablishmentName","TypeOfEstablishment (code)","TypeOfEstablishment (name)",'
+    '"PhaseOfEducation (code)","PhaseOfEducation (name)","LA (code)","LA (name)","HasSharedHT"'
+)
+
+
+def _links_2017_row(urn: str, *, short_by: int = 1) -> str:
+    fields = [urn, "4782", "St Paul's Academy Limited", "05210075", "Single-academy trust", "", "Open", "",
+              "01-09-2005", "St Paul's Academy", "28", "Academy Sponsor Led", "4", "Secondary", "203", "Greenwich",
+              ""]  # fmt: skip
+    return ",".join(f'"{field}"' for field in fields[: len(fields) - short_by])
+
+
+@pytest.mark.parametrize("size", ["small", "large"])
+def test_rows_may_leave_out_the_columns_a_layout_says_and_no_other(tmp_path: Path, size: str) -> None:
+    """GIAS's 2017 academy links: no row carries the header's last column, and no newline ends the last row.
+    Those rows are sound, whether the file is read whole or in pieces; a row short of one more is held back."""
+    rows = [_links_2017_row(str(105135 + n)) for n in range(3)] + [_links_2017_row("105200", short_by=2)]
+    rows += [_links_2017_row(str(106000 + n)) for n in range(30_000 if size == "large" else 2)]  # > 1 MiB: in pieces
+    path = tmp_path / "grouplinks_edubaseallacademiesandfree20170403.csv"
+    path.write_bytes("\r\n".join([LINKS_2017_HEADER, *rows]).encode("cp1252"))
+
+    raw = read_table(path, all_layouts())
+
+    assert identify(raw.header, all_layouts(), path.name).layout.name == "gias_academy_links_2017"
+    assert raw.fewest_fields == 16 and raw.ragged is not None
+    assert raw.ragged.select(SOURCE_ROW, "reasons").rows() == [
+        (5, "row_has_the_header_s_fields (the row has 15 fields, the header 17)")
+    ]
+    assert raw.frame["HasSharedHT"].null_count() == raw.frame.height
+
+
+def test_a_last_row_short_of_more_than_the_layout_allows_is_still_truncation(tmp_path: Path) -> None:
+    path = tmp_path / "grouplinks_edubaseallacademiesandfree20170403.csv"
+    path.write_bytes(
+        "\r\n".join([LINKS_2017_HEADER, _links_2017_row("105135"), _links_2017_row("105136", short_by=3)]).encode()
+    )
+
+    with pytest.raises(Rejection, match="row 3 has 14 of the header's 17 fields; the file looks truncated"):
+        read_table(path, all_layouts())

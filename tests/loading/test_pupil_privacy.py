@@ -30,6 +30,8 @@ def test_a_pupil_level_load_prints_its_reconciliation_and_leaks_nothing(
     # A configured server: the command runs as Prefect flows there, whose logs, runs and artifacts are read below.
     if served:
         monkeypatch.setenv("PREFECT_API_URL", str(PREFECT_API_URL.value()))
+    else:  # by hand the Polars translation checks, unless told: here GX, for its Data Docs page to be read
+        monkeypatch.setenv("SENDFLOW_HAND_RUN_GX_MAX_ROWS", "250000")
     caplog.set_level(logging.DEBUG)
     rows = pupils(School("201", "3614", pupils=244, ehc=11, support=59))  # URN 100000's published counts
     rows[7] = {**rows[7], "UPN": rows[7]["UPN"].lower()}  # one quarantined row, whose UPN must not show

@@ -8,7 +8,13 @@ import polars as pl
 import pytest
 
 from sendflow.transforms.common import INVALID_CELLS, SOURCE_ROW, SourceError, SourceInfo
-from sendflow.transforms.trust_membership import GROUP_LINKS, build, trust_membership_snapshot, trust_memberships
+from sendflow.transforms.trust_membership import (
+    ACADEMY_LINKS_2017,
+    GROUP_LINKS,
+    build,
+    trust_membership_snapshot,
+    trust_memberships,
+)
 
 COLUMNS = ("URN", "Group UID", "Group ID", "Group Name", "Group Type", "Joined date", "Companies House Number")
 
@@ -102,3 +108,25 @@ def test_an_unreadable_joined_date_is_named_in_invalid_cells() -> None:
     )
     assert frame["joined_date"].to_list() == [date(2019, 9, 1), None, None]
     assert frame[INVALID_CELLS].to_list() == [None, "Joined date", None]  # a blank date is no junk
+
+
+def test_the_2017_layout_gives_the_same_snapshot_columns_and_only_trusts_become_members() -> None:
+    columns = ("URN", "Linked UID", "Group Name", "Group Type", "FederationType", "Joined date", "LA (code)")
+    rows = [
+        ("105135", "2150", "Archdiocese of Southwark", "School sponsor", "", "01-09-2005", "203"),
+        ("105135", "4782", "St Paul's Academy Limited", "Single-academy trust", "", "01-09-2005", "203"),
+        ("140001", "9000", "Some Umbrella", "Umbrella trust", "", "01-09-2015", "202"),
+    ]
+    raw = pl.DataFrame(rows, schema=dict.fromkeys(columns, pl.String), orient="row")
+    raw = raw.with_row_index(SOURCE_ROW, offset=2).with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
+
+    snapshot = trust_membership_snapshot(
+        raw, SourceInfo(ACADEMY_LINKS_2017.name, "grouplinks_edubaseallacademiesandfree20170403.csv",
+                        snapshot_date=date(2017, 4, 3))
+    )  # fmt: skip
+
+    assert snapshot.columns == trust_membership_snapshot(links(("140001", *A, "", "")), SourceInfo(
+        GROUP_LINKS.name, "links.csv", snapshot_date=date(2024, 4, 1))).columns  # fmt: skip
+    assert snapshot.select("group_uid", "group_ref", "group_type").rows()[1] == ("4782", None, "Single-academy trust")
+    assert snapshot["joined_date"].to_list() == [date(2005, 9, 1), date(2005, 9, 1), date(2015, 9, 1)]
+    assert trust_memberships(snapshot).select("urn", "trust_id").rows() == [("105135", "4782")]

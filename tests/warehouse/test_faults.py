@@ -85,8 +85,8 @@ def _state(context: Context) -> dict[str, pl.DataFrame]:
     """Published tables, row for row, without the load ids (a rerun's are new)."""
     state = {}
     for name in PUBLISHED:
-        frame = ledger.read_table(context.warehouse, name)
-        state[name] = frame.drop("load_id").sort(frame.columns[:-1] if "load_id" in frame.columns else frame.columns)
+        frame = ledger.read_table(context.warehouse, name).drop("load_id", strict=False)
+        state[name] = frame.sort(frame.columns)
     return state
 
 

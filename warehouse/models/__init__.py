@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 
 from sendflow.warehouse.models.access import TrustAccessRole
 from sendflow.warehouse.models.dsg_allocation import FctLaDsgAllocation
+from sendflow.warehouse.models.group_register import GroupRegisterSnapshot
 from sendflow.warehouse.models.la_ehcp import FctLaEhcp, LaEhcpObservation
 from sendflow.warehouse.models.la_high_needs_spend import FctLaHighNeedsSpend
 from sendflow.warehouse.models.ledger import EtlLoad, EtlQuarantine
@@ -39,6 +40,7 @@ __all__ = [
     "FctLaHighNeedsSpend",
     "FctPupilCensus",
     "FctSchoolCensus",
+    "GroupRegisterSnapshot",
     "LaEhcpObservation",
     "LaOnsCode",
     "LaSuccessor",

@@ -74,4 +74,12 @@ class DimTrust(SQLModel, table=True):
     trust_name: str | None = text("Trust name.")
     companies_house_number: str | None = code("Companies House number, when known.")
     trust_type: str | None = text("Multi-academy trust or Single-academy trust.")
+    trust_status: str | None = text("Open or Closed, from the newest GIAS all-groups register; NULL without one.")
+    open_date: date | None = day("Date the trust opened, from the newest all-groups register.")
+    closed_date: date | None = day("Date the trust closed, from the newest all-groups register.")
+    incorporated_on: date | None = day("Date the trust was incorporated, from the newest all-groups register.")
+    ukprn: str | None = code("UK provider reference number, from the newest all-groups register.")
+    register_date: date | None = day(
+        "Date of the all-groups register the status, dates and UKPRN come from; NULL when no register names the trust."
+    )
     load_id: int | None = load_id(description=REBUILT)
