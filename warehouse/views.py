@@ -49,6 +49,91 @@ NATIONAL_CENSUS_SUMMARY = View(
     ("fct_school_census",),
 )
 
+_EXTRACT_DATE = "Date of the GIAS group-links extract the year's membership comes from: the one nearest the census day."
+_AGE_MONTHS = (
+    "Months from that extract to the census day (21: April 2017 membership on the January 2019 census; negative "
+    "when the extract is later): how far the membership may be from the truth that day."
+)
+
+
+def _month_index(column: str) -> str:
+    """Months since year 0 of a date column, in SQL both backends take (a date is ISO text once cast)."""
+    text = f"CAST({column} AS TEXT)"
+    return f"(CAST(SUBSTR({text}, 1, 4) AS INTEGER) * 12 + CAST(SUBSTR({text}, 6, 2) AS INTEGER))"
+
+
+# Which group-links extract a year's trust membership comes from (the one nearest its census day, the later on
+# a tie) and how old it is then: GIAS's 3 April 2017 links are 21 months old on the January 2019 census day and
+# 81 on January 2024's. Members are the trust_membership spans open on the extract's date; a member whose URN
+# is not in that year's census is unmatched (v_trust_unmatched_school says why, where GIAS's links can).
+_MEMBERSHIP_AT_CENSUS = f"""
+    censuses AS (
+        SELECT academic_year, MAX(census_date) AS census_date FROM fct_school_census GROUP BY academic_year
+    ),
+    aged AS (
+        SELECT c.academic_year, c.census_date, e.snapshot_date AS membership_extract_date,
+               {_month_index("c.census_date")} - {_month_index("e.snapshot_date")} AS membership_age_months
+        FROM censuses c CROSS JOIN (SELECT DISTINCT snapshot_date FROM trust_membership_snapshot) e
+    ),
+    ranked AS (
+        SELECT aged.*, ROW_NUMBER() OVER (
+            PARTITION BY academic_year ORDER BY ABS(membership_age_months), membership_extract_date DESC
+        ) AS pick
+        FROM aged
+    ),
+    chosen AS (
+        SELECT academic_year, census_date, membership_extract_date, membership_age_months FROM ranked WHERE pick = 1
+    ),
+    extract_members AS (
+        SELECT ch.academic_year, t.trust_id, t.urn
+        FROM chosen ch
+        JOIN trust_membership t ON t.member_from <= ch.membership_extract_date
+         AND (t.member_to IS NULL OR t.member_to > ch.membership_extract_date)
+    ),
+    in_census AS (SELECT DISTINCT academic_year, urn FROM fct_school_census)
+"""
+
+TRUST_MEMBERSHIP_COVERAGE = View(
+    "v_trust_membership_coverage",
+    "One row per trust per academic year: the group-links extract its membership comes from, how many months "
+    "that extract is from the census day, and its member schools matched and not matched in the census.",
+    f"""
+    WITH {_MEMBERSHIP_AT_CENSUS}
+    SELECT m.trust_id, ch.academic_year, ch.census_date, ch.membership_extract_date, ch.membership_age_months,
+           COUNT(*) AS member_schools,
+           SUM(CASE WHEN i.urn IS NOT NULL THEN 1 ELSE 0 END) AS matched_schools,
+           SUM(CASE WHEN i.urn IS NULL THEN 1 ELSE 0 END) AS unmatched_schools
+    FROM extract_members m
+    JOIN chosen ch ON ch.academic_year = m.academic_year
+    LEFT JOIN in_census i ON i.academic_year = m.academic_year AND i.urn = m.urn
+    GROUP BY m.trust_id, ch.academic_year, ch.census_date, ch.membership_extract_date, ch.membership_age_months
+    """,
+    ("fct_school_census", "trust_membership_snapshot", "trust_membership"),
+)
+
+# GIAS's establishment links say what became of a URN (closed and replaced, converted, merged): the newest links
+# extract's rows for it, each a reason; none, and the reason says so.
+TRUST_UNMATCHED_SCHOOL = View(
+    "v_trust_unmatched_school",
+    "One row per trust, academic year, member school of the membership extract that is not in the year's "
+    "census, and GIAS establishment link that may say why.",
+    f"""
+    WITH {_MEMBERSHIP_AT_CENSUS},
+    newest_links AS (
+        SELECT urn, link_urn, link_type, link_established_date FROM school_link
+        WHERE snapshot_date = (SELECT MAX(snapshot_date) FROM school_link)
+    )
+    SELECT m.trust_id, m.academic_year, m.urn, l.link_type, l.link_urn, l.link_established_date,
+           CASE WHEN l.link_type IS NULL THEN 'not in the census, and no GIAS establishment link explains it'
+                ELSE 'not in the census; GIAS links it: ' || l.link_type || ' ' || l.link_urn END AS reason
+    FROM extract_members m
+    LEFT JOIN in_census i ON i.academic_year = m.academic_year AND i.urn = m.urn
+    LEFT JOIN newest_links l ON l.urn = m.urn
+    WHERE i.urn IS NULL
+    """,
+    ("fct_school_census", "trust_membership_snapshot", "trust_membership", "school_link"),
+)
+
 # Membership is taken as at each census day from dim_school's history; the LA comparison weights each LA's
 # rate by the trust's own pupils there, so a trust is compared with the places it actually works.
 TRUST_SEND_SUMMARY = View(
@@ -91,13 +176,15 @@ TRUST_SEND_SUMMARY = View(
            CAST(100.0 * t.sen_support / NULLIF(t.total_pupils, 0) AS DOUBLE PRECISION) AS sen_support_pct,
            w.la_ehc_plan_pct,
            n.ehc_plan_pct AS national_ehc_plan_pct,
-           n.sen_support_pct AS national_sen_support_pct
+           n.sen_support_pct AS national_sen_support_pct,
+           m.membership_extract_date, m.membership_age_months
     FROM totals t
     LEFT JOIN dim_trust tr ON tr.trust_id = t.trust_id
     LEFT JOIN la_weighted w ON w.trust_id = t.trust_id AND w.academic_year = t.academic_year
     LEFT JOIN v_national_census_summary n ON n.academic_year = t.academic_year
+    LEFT JOIN v_trust_membership_coverage m ON m.trust_id = t.trust_id AND m.academic_year = t.academic_year
     """,
-    ("fct_school_census", "dim_school", "dim_trust", "v_national_census_summary"),
+    ("fct_school_census", "dim_school", "dim_trust", "v_national_census_summary", "v_trust_membership_coverage"),
 )
 
 # Financial year 2023-24 runs April 2023 to March 2024: its January is January 2024. High-needs spend
@@ -232,6 +319,29 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
         "national_ehc_plan_pct": "EHC plan percentage of all schools loaded for the year (v_national_census_summary).",
         "national_sen_support_pct": "SEN support percentage of all schools loaded for the year "
         "(v_national_census_summary).",
+        "membership_extract_date": _EXTRACT_DATE,
+        "membership_age_months": _AGE_MONTHS,
+    },
+    "v_trust_membership_coverage": {
+        "trust_id": "GIAS Group UID of the trust (trust_membership.trust_id).",
+        "academic_year": "Academic year of the census, e.g. 2023/24.",
+        "census_date": "The census day of that year (fct_school_census).",
+        "membership_extract_date": _EXTRACT_DATE,
+        "membership_age_months": _AGE_MONTHS,
+        "member_schools": "Schools in the trust on the extract's date (trust_membership spans open then).",
+        "matched_schools": "Of those, schools whose URN is in the year's school census.",
+        "unmatched_schools": "Of those, schools whose URN is not in the year's census (v_trust_unmatched_school).",
+    },
+    "v_trust_unmatched_school": {
+        "trust_id": "GIAS Group UID of the trust.",
+        "academic_year": "Academic year of the census the school is missing from.",
+        "urn": "The member school's URN in the membership extract.",
+        "link_type": "GIAS establishment link of that URN in the newest links extract (Successor, Successor - "
+        "merged, ...); NULL when GIAS has none.",
+        "link_urn": "The linked establishment's URN: a successor under a new URN belongs to whichever trust it "
+        "joined, never carried over.",
+        "link_established_date": "Date the link took effect.",
+        "reason": "Why the school is not matched, in words, from the link where there is one.",
     },
     "v_la_send_funding_gap": {
         "la_code": _LA_CODE,
@@ -266,5 +376,6 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
 }
 
 VIEWS: tuple[View, ...] = (
-    LA_CENSUS_SUMMARY, NATIONAL_CENSUS_SUMMARY, TRUST_SEND_SUMMARY, LA_SEND_FUNDING_GAP, CENSUS_RECONCILIATION,
+    LA_CENSUS_SUMMARY, NATIONAL_CENSUS_SUMMARY, TRUST_MEMBERSHIP_COVERAGE, TRUST_UNMATCHED_SCHOOL, TRUST_SEND_SUMMARY,
+    LA_SEND_FUNDING_GAP, CENSUS_RECONCILIATION,
 )  # fmt: skip
