@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -163,10 +164,10 @@ def stages(path: Path, engine: str) -> dict[str, float]:
     return {**timings, "rows": rows}
 
 
-def _child(mode: str, path: Path, extra: str = "") -> dict:
+def _child(mode: str, path: Path, extra: str = "", *more: str) -> dict:
     """Run one measurement in a fresh process; returns its figures and its own peak RSS."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench.pupil_census", "--child", mode, "--path", str(path), "--extra", extra],
+        [sys.executable, "-m", "bench.pupil_census", "--child", mode, "--path", str(path), "--extra", extra, *more],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     out, _ = process.communicate()
@@ -267,6 +268,130 @@ def xml_schools(count: int) -> dict:
     return {"seconds": seconds, "rows": sum(o.rows_loaded for o in outcomes), "files": len(paths)}
 
 
+# Each stage of the hand-written baseline runs on the whole file unless that would take longer than this; a
+# slower stage is measured on the leading rows it reached in the time and extrapolated linearly (and says so).
+BASELINE_BUDGET_SECONDS = 300.0
+
+
+def _within_budget(rows: int, budget: float, work: Callable[[int, int], None], slice_rows: int) -> dict:
+    """Run `work(start, stop)` over leading slices of `rows` until all are done or `budget` seconds have passed;
+    the time for all rows, extrapolated linearly from the rows done when the budget ran out."""
+    started = time.perf_counter()
+    done = 0
+    while done < rows:
+        stop = min(done + slice_rows, rows)
+        work(done, stop)
+        done = stop
+        if time.perf_counter() - started > budget:
+            break
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds * rows / done, "measured_rows": done, "measured_seconds": seconds}
+
+
+def baseline(path: Path, admin: str | None, budget: float) -> dict:
+    """What a user would write by hand: pandas read_csv (all text), the pupil transform (sendflow's own, in
+    Polars: the by-hand version would be slower, so the ratio is on the baseline's side), the same suite in
+    Great Expectations on the pandas frame, DataFrame.to_parquet and DataFrame.to_sql(method="multi")."""
+    import great_expectations as gx
+    import pandas as pd  # type: ignore[import-untyped]  # no stubs in the project: the baseline only
+    import polars as pl
+    import sqlalchemy as sa
+
+    from sendflow.expectations.runner import _batch_definition
+    from sendflow.registry.datasets import BY_NAME
+    from sendflow.transforms.common import SOURCE_ROW, SourceInfo
+    from sendflow.warehouse.lookups import schools_by_laestab
+
+    dataset = BY_NAME["pupil_census"]
+    suite = dataset.suite
+    schools = schools_by_laestab(_with_published_census(CACHE / "source").warehouse)
+    stages: dict[str, dict] = {}
+    scratch = Path(tempfile.mkdtemp(prefix="sendflow-bench-baseline-"))
+
+    started = time.perf_counter()
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    stages["read"] = {"seconds": time.perf_counter() - started}
+    rows = len(raw)
+
+    started = time.perf_counter()
+    source = SourceInfo(layout="pupil_census_csv", source_name=path.name, academic_year=None,
+                        lookups={"schools": schools}, pupil_key=KEY.encode())  # fmt: skip
+    typed = []
+    for start in range(0, rows, 1_000_000):  # the frame in pieces, as a careful hand-written loader would
+        piece = pl.from_pandas(raw.iloc[start : start + 1_000_000]).with_row_index(SOURCE_ROW, offset=start + 2)
+        table = dataset.build(piece.with_columns(pl.col(SOURCE_ROW).cast(pl.Int64)), source)[dataset.table]
+        for rule in suite.one_place:  # the suite's cross-row rule, as helper columns its checks read
+            others, _ = rule.check(table, None)
+            table = table.join(others, on=SOURCE_ROW, how="left")
+        typed.append(table.with_columns(**suite.derived))
+    frame = pl.concat(typed).to_pandas()
+    del raw, typed
+    stages["transform"] = {"seconds": time.perf_counter() - started}
+
+    definition = _batch_definition()  # GX's ephemeral context, as the pipeline sets it up
+    expectations = gx.ExpectationSuite(name="pupil_census")
+    for check in suite.checks:
+        expectations.add_expectation(getattr(gx.expectations, check.expectation)(**dict(check.kwargs)))
+    format_ = {"result_format": "COMPLETE", "unexpected_index_column_names": [SOURCE_ROW]}
+
+    def validate(start: int, stop: int) -> None:
+        batch = definition.get_batch(batch_parameters={"dataframe": frame.iloc[start:stop]})
+        batch.validate(expectations, result_format=format_)
+
+    stages["validate"] = _within_budget(rows, budget, validate, 250_000)
+    frame = frame[[c for c in frame.columns if c not in (*suite.derived, *(r.column for r in suite.one_place))]]
+
+    started = time.perf_counter()
+    frame.to_parquet(scratch / "pupils.parquet", compression="zstd")
+    stages["parquet"] = {"seconds": time.perf_counter() - started}
+
+    def to_sql(url: str, chunk: int) -> Callable[[int, int], None]:
+        engine = sa.create_engine(url)
+        frame.head(0).to_sql("fct_pupil_census", engine, index=False)
+
+        def write(start: int, stop: int) -> None:
+            frame.iloc[start:stop].to_sql("fct_pupil_census", engine, index=False, if_exists="append",
+                                          method="multi", chunksize=chunk)  # fmt: skip
+
+        return write
+
+    # As many rows a statement as each driver's parameter limit allows (SQLite 32,766; PostgreSQL 65,535).
+    width = len(frame.columns)
+    stages["sql"] = _within_budget(rows, budget, to_sql(f"sqlite:///{scratch / 'w.sqlite'}", 32_766 // width), 10_000)
+    if admin:
+        url = _postgres_database(admin)
+        try:
+            stages["pg_sql"] = _within_budget(
+                rows, budget, to_sql(f"postgresql+psycopg://{url.split('://', 1)[1]}", 65_535 // width), 10_000
+            )
+        finally:
+            _drop(admin, url)
+    shutil.rmtree(scratch)
+    return {"rows": rows, "stages": stages}
+
+
+def _print_baseline(figures: dict, sendflow_stages: dict[str, float], e2e: dict, pg: dict | None) -> None:
+    rows, stages = figures["rows"], figures["stages"]
+    print(f"\nBaseline by hand (pandas read_csv dtype=str, transform, Great Expectations on pandas, to_parquet, "
+          f"to_sql method='multi') on the same {rows:,} rows, peak RSS {figures['peak_rss_gib']:.2f} GiB:")  # fmt: skip
+    for stage, measured in stages.items():
+        note = ""
+        if measured.get("measured_rows", rows) < rows:
+            note = (f"  EXTRAPOLATED linearly from the first {measured['measured_rows']:,} rows "
+                    f"({measured['measured_seconds']:.1f} s)")  # fmt: skip
+        ours = sendflow_stages.get(stage)
+        ratio = f"  {measured['seconds'] / ours:6.1f}x sendflow's {stage} stage" if ours else ""
+        print(f"  {stage:<10} {measured['seconds']:>9.2f} s {_rate(rows, measured['seconds'])}{ratio}{note}")
+    common = sum(stages[s]["seconds"] for s in ("read", "transform", "validate", "parquet"))
+    sqlite_total = common + stages["sql"]["seconds"]
+    print(f"  total into Parquet + SQLite {sqlite_total:9.2f} s: sendflow end to end is "
+          f"{sqlite_total / e2e['seconds']:.1f}x faster ({e2e['seconds']:.2f} s)")  # fmt: skip
+    if pg is not None and "pg_sql" in stages:
+        pg_total = common + stages["pg_sql"]["seconds"]
+        print(f"  total into Parquet + PostgreSQL {pg_total:9.2f} s: sendflow end to end is "
+              f"{pg_total / pg['seconds']:.1f}x faster ({pg['seconds']:.2f} s)")  # fmt: skip
+
+
 def _pg_end_to_end(path: Path, admin: str) -> dict:
     url = _postgres_database(admin)
     try:
@@ -279,7 +404,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--schools", type=int, default=None, help="first N schools instead of the whole country")
     parser.add_argument("--engine", default="auto", choices=["auto", "gx", "polars"])
-    parser.add_argument("--child", choices=["end_to_end", "floor", "xml", "pg_end_to_end", "pg_floor"])
+    parser.add_argument("--child", choices=["end_to_end", "floor", "xml", "pg_end_to_end", "pg_floor", "baseline"])
+    parser.add_argument("--skip-baseline", action="store_true", help="leave out the pandas + GX + to_sql baseline")
+    parser.add_argument(
+        "--baseline-budget", type=float, default=BASELINE_BUDGET_SECONDS,
+        help="seconds a baseline stage may take before it is measured on its leading rows and extrapolated",
+    )  # fmt: skip
     parser.add_argument(
         "--postgres",
         default=None,
@@ -295,6 +425,7 @@ def main() -> None:
             "xml": lambda: xml_schools(int(args.extra)),
             "pg_end_to_end": lambda: _pg_end_to_end(args.path, args.extra),
             "pg_floor": lambda: postgres_floor(args.path, args.extra),
+            "baseline": lambda: baseline(args.path, args.extra or None, args.baseline_budget),
         }[args.child]()
         figures["peak_rss_gib"] = peak_rss_gib()
         print(json.dumps(figures))
@@ -304,7 +435,7 @@ def main() -> None:
     args.postgres = args.postgres or default_postgres()
     path = national_csv(args.schools)
     print(f"national CSV: {path} ({path.stat().st_size / 1e6:,.0f} MB)")
-    stages(path, args.engine)
+    ours = stages(path, args.engine)
     e2e = _child("end_to_end", path)
     base = _child("floor", path)
     print("\nEnd to end, pipeline (hash, bronze, read, transform + HMAC, validate, Parquet, SQLite, one transaction):")
@@ -313,6 +444,7 @@ def main() -> None:
     print(f"Floor (read CSV + write Parquet + bulk load, no checks): {base['seconds']:.2f} s "
           f"{_rate(base['rows'], base['seconds'])}, peak RSS {base['peak_rss_gib']:.2f} GiB")  # fmt: skip
     print(f"Ratio pipeline / floor: {e2e['seconds'] / base['seconds']:.2f}")
+    pg = None
     if args.postgres:
         pg = _child("pg_end_to_end", path, args.postgres)
         pg_floor = _child("pg_floor", path, args.postgres)
@@ -323,6 +455,9 @@ def main() -> None:
         print(f"  raw binary COPY of the same rows (text columns, no index) {raw}")
         print(f"  ratio pipeline / raw COPY {pg['seconds'] / pg_floor['seconds']:.2f}")
         print(f"  PostgreSQL / SQLite pipeline: {pg['seconds'] / e2e['seconds']:.2f}")
+    if not args.skip_baseline:
+        hand = _child("baseline", path, args.postgres or "", "--baseline-budget", str(args.baseline_budget))
+        _print_baseline(hand, ours, e2e, pg)
     xml = _child("xml", path, "100")
     print(f"\n100 schools of XML, one file each: {xml['files']} files, {xml['rows']:,} rows in {xml['seconds']:.2f} s "
           f"{_rate(xml['rows'], xml['seconds'])} ({xml['seconds'] / xml['files'] * 1000:.0f} ms a file), "
