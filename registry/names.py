@@ -28,4 +28,4 @@ PERSONAL: frozenset[DatasetName] = frozenset({DatasetName.PUPIL_CENSUS})
 def is_personal(name: str | None) -> bool:
     """Whether a ledger row's dataset is pupil-level data: an unknown dataset (a file refused before it was
     identified, a name no longer registered) may be, so it counts as one."""
-    return name is None or name not in set(DatasetName) or DatasetName(name) in PERSONAL
+    return name is None or name not in DatasetName._value2member_map_ or DatasetName(name) in PERSONAL

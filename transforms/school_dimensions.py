@@ -165,6 +165,19 @@ DIM_TRUST_SCHEMA = {
 }  # fmt: skip
 
 
+def _as_trust_rows(groups: pl.DataFrame, rank: int) -> pl.DataFrame:
+    """A GIAS group source's academy-trust rows in dim_trust's terms, with the rank its source wins by."""
+    return groups.select(
+        pl.col("group_uid").alias("trust_id"),
+        pl.col("group_ref").alias("trust_ref"),
+        pl.col("group_name").alias("trust_name"),
+        "companies_house_number",
+        pl.col("group_type").alias("trust_type"),
+        "snapshot_date",
+        pl.lit(rank).alias("source_rank"),
+    )
+
+
 def dim_trust(
     snapshots: pl.DataFrame, membership_snapshots: pl.DataFrame | None = None, registers: pl.DataFrame | None = None
 ) -> pl.DataFrame:
@@ -181,36 +194,10 @@ def dim_trust(
         "snapshot_date",
         pl.lit(0).alias("source_rank"),
     )
-    frames = [from_register]
-    if membership_snapshots is not None and not membership_snapshots.is_empty():
-        frames.append(
-            membership_snapshots.filter(pl.col("group_type").is_in(ACADEMY_TRUST_TYPES)).select(
-                pl.col("group_uid").alias("trust_id"),
-                pl.col("group_ref").alias("trust_ref"),
-                pl.col("group_name").alias("trust_name"),
-                "companies_house_number",
-                pl.col("group_type").alias("trust_type"),
-                "snapshot_date",
-                pl.lit(1).alias("source_rank"),
-            )
-        )
-    trusts = (
-        registers.filter(pl.col("group_type").is_in(ACADEMY_TRUST_TYPES))
-        if registers is not None and not registers.is_empty()
-        else None
-    )
-    if trusts is not None:
-        frames.append(
-            trusts.select(
-                pl.col("group_uid").alias("trust_id"),
-                pl.col("group_ref").alias("trust_ref"),
-                pl.col("group_name").alias("trust_name"),
-                "companies_house_number",
-                pl.col("group_type").alias("trust_type"),
-                "snapshot_date",
-                pl.lit(2).alias("source_rank"),
-            )
-        )
+    groups = [membership_snapshots, registers]  # ranked 1 and 2: a register outranks group links
+    academy = [g.filter(pl.col("group_type").is_in(ACADEMY_TRUST_TYPES)) if g is not None else None for g in groups]
+    frames = [from_register] + [_as_trust_rows(g, rank) for rank, g in enumerate(academy, start=1) if g is not None]
+    trusts = academy[1] if academy[1] is not None and not academy[1].is_empty() else None
     combined = pl.concat(frames, how="diagonal_relaxed").sort("source_rank", "snapshot_date")
     latest = combined.group_by("trust_id").agg(
         *[pl.col(c).drop_nulls().last() for c in ("trust_ref", "trust_name", "companies_house_number", "trust_type")]
