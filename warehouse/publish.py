@@ -77,7 +77,7 @@ def _is_duplicate_violation(error: Exception) -> bool:
 
 @dataclass
 class Publication:
-    """One load into the warehouse: begin(), add() each batch, hold_back() its quarantine, finish().
+    """One load into the warehouse: begin(), send() each batch, finish().
 
     SQLite: one transaction from begin to finish; its single writer lock is the load's anyway, and the
     ledger row is claimed first, so a second offer of the same bytes waits and becomes a duplicate.
@@ -139,9 +139,16 @@ class Publication:
                 raise DuplicateLoad("same bytes were published by a concurrent load") from error
             raise
 
-    def add(self, part: Partitioned) -> None:
-        """Send a batch: its rows to SQL (staging or the table), its Parquet to hidden temporary files."""
-        self._submit(self._write, part)
+    def send(self, batch: Batch) -> None:
+        """Send a batch: its rows to SQL (staging or the table), its Parquet to hidden temporary files, its
+        quarantine to the ledger. One piece of work per batch: the writer holds one batch while the next is
+        read and checked (a second submission for the same batch would wait for the first, serialising them)."""
+        self._submit(self._send, batch)
+
+    def _send(self, batch: Batch) -> None:
+        for part in batch.parts:
+            self._write(part)
+        self._hold_back(batch.quarantine)
 
     def _write(self, part: Partitioned) -> None:
         rows = part.frame.with_columns(pl.lit(self.load_id).alias("load_id"))
@@ -166,11 +173,11 @@ class Publication:
             self._batches += 1
             self._staged += self.lake.stage_partitions(rows, part.table, lake_keys, f"{self.load_id}-{self._batches}")
 
-    def hold_back(self, quarantine: pl.DataFrame) -> None:
+    def _hold_back(self, quarantine: pl.DataFrame) -> None:
         if self._staging:
             self._held_back.append(quarantine)
         else:
-            self._submit(insert_quarantine, self.session, self.load_id, self.record.dataset or "", quarantine)
+            insert_quarantine(self.session, self.load_id, self.record.dataset or "", quarantine)
 
     def finish(self, derived: Mapping[str, Derivation]) -> Published:
         """Publish: (PostgreSQL) claim, check and move the staged rows; rebuild derived tables; complete the
@@ -262,9 +269,7 @@ def publish(
     try:
         publication.begin()
         for batch in batches:
-            for part in batch.parts:
-                publication.add(part)
-            publication.hold_back(batch.quarantine)
+            publication.send(batch)
         with slot if slot is not None else contextlib.nullcontext():
             return publication.finish(derived)
     except DuplicateLoad:
