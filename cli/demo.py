@@ -12,7 +12,7 @@ from sendflow.core.settings import Settings
 from sendflow.core.text import table
 from sendflow.core.vocabulary import CensusTerm, LoadStatus
 from sendflow.loading.outcomes import FileOutcome
-from sendflow.reports.read import DEMO_MEMBERSHIP_FILE, DEMO_TRUST_ID, ReportError
+from sendflow.reports.read import ReportError
 from sendflow.reports.write import report_stem, trust_report_dir, write_trust_report
 from sendflow.synthetic.writers import SynthError, generate_census
 from sendflow.warehouse import ledger
@@ -23,10 +23,13 @@ from sendflow.warehouse.views import VIEWS
 
 IngestRun = Callable[[list[str], str | None], list[FileOutcome]]
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
-# The register first, so the census years can be read against it; then the LA funding and EHC plans.
+# The registers first, so the census years can be read against them; then the LA funding and EHC plans.
 SAMPLE_FILES = (
     "england_school_information_2023-24.csv",
-    DEMO_MEMBERSHIP_FILE,  # real schools of the sample census in an invented trust, for the trust report
+    # GIAS's own academy trust links of 3 April 2017 and its all-groups register of 17 February 2026, as
+    # published, cut to the sample LAs: the demo reports on a real trust.
+    "grouplinks_edubaseallacademiesandfree20170403.csv",
+    "allgroupsdata20260217.csv",
     "england_census_2018-19.csv",
     "england_census_2023-24.csv",
     "dedicated-schools-grant_2023_07_20.ods",
@@ -34,6 +37,11 @@ SAMPLE_FILES = (
     "ehcp_caseload_2025.csv",
     "s251_outturn_2023-24.csv",
 )
+
+# Montsaye Community Learning Partnership: a real multi-academy trust of eight Northamptonshire schools in the
+# 2017 links, every one of them in the sample census. Its membership is 21 months old on the January 2019
+# census day and 81 on January 2024's, so the demo reports 2018/19 (the page says why 2023/24 is left out).
+DEMO_TRUST_ID = "3931"
 
 
 def ensure_local_pupil_key(settings: Settings) -> Path | None:
@@ -89,7 +97,8 @@ def run_demo(settings: Settings, ingest: IngestRun) -> int:
         except ReportError as error:
             print(f"\nNo trust report: {error}")
             return 1
-    print(f"\nThe demo trust's SEND report (its membership is invented; see the page): {page}")
+    print(f"\nThe SEND report of a real trust, {DEMO_TRUST_NAME} (GIAS trust links of 3 April 2017; its pupil-level "
+          f"returns are synthetic, as the page says): {page}")  # fmt: skip
     gold = write_demo_gold(settings, fresh=fresh)
     if gold:
         print(f"Gold Parquet of {len(gold)} views, for BI tools that read files: {gold[0].parent.parent}")
@@ -139,7 +148,8 @@ def next_steps(settings: Settings, report: Path) -> str:
     )
 
 
-DEMO_RETURNS_YEAR = "2023/24"
+DEMO_RETURNS_YEAR = "2018/19"  # the year the 2017 membership is recent enough to report (see DEMO_TRUST_ID)
+DEMO_TRUST_NAME = "Montsaye Community Learning Partnership"
 DEMO_RETURNS_SEED = 20240118  # fixed: the same files every run, so a second demo finds them already loaded
 
 

@@ -36,6 +36,7 @@ class ReportOptions:
     suppression_threshold: int = 10
     la_distance_pct_points: float = 5.0
     workers: int = 0  # processes writing reports when there are several; 0: one per CPU
+    max_membership_age_months: int = 24  # a year whose membership extract is older is left out, with the reason
 
 
 class Settings(BaseSettings):
@@ -89,6 +90,13 @@ class Settings(BaseSettings):
         ge=0,
         description="Processes writing trust reports when there are many (--all-trusts, refresh-marts); 0: one per "
         "CPU.",
+    )
+    report_max_membership_age_months: int = Field(
+        default=24,
+        ge=0,
+        description="Trust reports leave out, and list with the reason, a year whose trust membership comes from a "
+        "group-links extract taken more than this many months before the census day (an extract taken after it "
+        "dates each school's joining, so it is not stale).",
     )
     task_runner: str = Field(
         default="threads",
@@ -189,7 +197,12 @@ class Settings(BaseSettings):
 
     @property
     def report_options(self) -> ReportOptions:
-        return ReportOptions(self.report_suppression_threshold, self.report_la_distance_pct_points, self.report_workers)
+        return ReportOptions(
+            self.report_suppression_threshold,
+            self.report_la_distance_pct_points,
+            self.report_workers,
+            self.report_max_membership_age_months,
+        )
 
     @property
     def prefect_home(self) -> Path:

@@ -107,7 +107,23 @@ class ChartKind(StrEnum):
     LA_OUTTURN = "la_outturn"
     NEED_BY_YEAR_GROUP = "need_by_year_group"
     RECONCILIATION = "reconciliation"
+    PEER_DISTRIBUTION = "peer_distribution"
 
+
+class TrustType(StrEnum):
+    """The academy trusts of GIAS's group types (as GIAS spells them): the only groups with member schools."""
+
+    MULTI_ACADEMY = "Multi-academy trust"
+    SINGLE_ACADEMY = "Single-academy trust"
+
+
+# As plain text, for Polars: an enum member in is_in() or replace_strict() is taken for an Enum dtype.
+ACADEMY_TRUST_TYPES: Final = tuple(kind.value for kind in TrustType)
+
+
+# The word every file `sendflow synth` writes carries in its name, so that wherever the file goes (the ledger's
+# source_name, a report's sources) it says it describes no real pupil.
+SYNTHETIC_MARK: Final = "synthetic"
 
 # The warehouse's la_code for England as a whole (national rows of LA-level facts).
 ENGLAND_LA_CODE: Final = "ENG"

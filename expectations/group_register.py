@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from sendflow.core.vocabulary import ACADEMY_TRUST_TYPES
 from sendflow.expectations.suite import (
     Suite,
     at_least_rows,
@@ -15,7 +16,6 @@ from sendflow.expectations.suite import (
     unique_together,
 )
 from sendflow.transforms.common import INVALID_CELLS
-from sendflow.transforms.trust_membership import ACADEMY_TRUST_TYPES
 
 GRAIN = "One row per group (Group UID) per register date."
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from sendflow.core.identifiers import UPN_SHAPED
-from sendflow.core.vocabulary import CensusTerm
+from sendflow.core.vocabulary import SYNTHETIC_MARK, CensusTerm
 from sendflow.registry.names import DatasetName
 
 # In a shown name, what stands for a part of it that is not shown.
@@ -15,7 +15,8 @@ REDACTED = "~"
 SAFE_WORDS = frozenset(
     {
         *(word for dataset in DatasetName for word in dataset.value.split("_")),
-        *CensusTerm, "aut", "spr", "sum", "term", "return", "returns", "pupils", "schools", "export", "extract",
+        *CensusTerm, SYNTHETIC_MARK, "aut", "spr", "sum", "term", "return", "returns", "pupils", "schools",
+        "export", "extract",
         "data", "file", "final", "draft", "copy", "trust", "lea", "estab", "sen", "send", "cbds", "collect",
         "dfe", "mis", "upload", "all", "january", "jan", "february", "feb", "march", "mar", "april", "apr",
         "may", "june", "jun", "july", "jul", "august", "aug", "september", "sep", "sept", "october", "oct",

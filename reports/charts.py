@@ -15,6 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
 from sendflow.core.vocabulary import ChartKind
@@ -245,10 +246,12 @@ def la_growth(chart: Chart, table: ReportTable) -> Figure:
 
 
 def la_per_plan(chart: Chart, table: ReportTable) -> Figure:
-    figure = _figure(3.0)
+    # Taller with real terms: two lines per LA, and cash labels clear of the other LAs' lines.
+    figure = _figure(4.2 if table.frame["high_needs_per_ehcp_real_2024_gbp"].is_not_null().any() else 3.0)
     axes = figure.subplots()
     colours = (TRUST, LA, "#2ca02c", "#9467bd", "#8c564b", "#17becf")
     years = sorted(table.frame.filter(pl.col("high_needs_gbp_per_ehcp").is_not_null())["financial_year"].unique())
+    real_drawn = False
     for k, la in enumerate(_by_la(table.frame)):
         known = la.filter(pl.col("high_needs_gbp_per_ehcp").is_not_null())
         if known.is_empty():
@@ -257,13 +260,22 @@ def la_per_plan(chart: Chart, table: ReportTable) -> Figure:
         values = known["high_needs_gbp_per_ehcp"].to_list()
         colour = colours[k % len(colours)]
         axes.plot(xs, values, "o-", color=colour, label=la["la_name"][0])
+        # The real-terms line has no value labels, and the cash labels go below the points: real terms sit
+        # above cash for every year before the base year, where labels above would sit on the dashed line.
+        real = known.filter(pl.col("high_needs_per_ehcp_real_2024_gbp").is_not_null())
+        below = not real.is_empty()
+        if below:
+            real_xs = [years.index(y) for y in real["financial_year"]]
+            axes.plot(real_xs, real["high_needs_per_ehcp_real_2024_gbp"].to_list(), "o--", color=colour, markersize=3)
+            real_drawn = True
         for x, value in zip(xs, values, strict=True):
             axes.annotate(
                 f"£{value / 1000:,.1f}k",
                 (x, value),
                 textcoords="offset points",
-                xytext=(0, 6),
+                xytext=(0, -6) if below else (0, 6),
                 ha="center",
+                va="top" if below else "baseline",
                 fontsize=7,
                 color=colour,
             )
@@ -271,8 +283,14 @@ def la_per_plan(chart: Chart, table: ReportTable) -> Figure:
     axes.set_xlim(-0.5, len(years) - 0.5)
     axes.set_ylim(bottom=0, top=axes.get_ylim()[1] * 1.12)
     axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"£{v / 1000:,.0f}k"))
-    _style(axes, "High-needs block per EHC plan, cash")
-    figure.legend(loc="outside lower center", ncols=6, fontsize=7, frameon=False)
+    handles, labels = axes.get_legend_handles_labels()
+    title = "High-needs block per EHC plan, cash"
+    if real_drawn:
+        handles += [Line2D([], [], color=NATIONAL), Line2D([], [], color=NATIONAL, linestyle="--")]
+        labels += ["cash", "2024 prices (GDP deflator)"]
+        title = "High-needs block per EHC plan: cash (solid) and 2024 prices (dashed)"
+    _style(axes, title)
+    figure.legend(handles, labels, loc="outside lower center", ncols=8, fontsize=7, frameon=False)
     return figure
 
 
@@ -362,6 +380,35 @@ def reconciliation(chart: Chart, table: ReportTable) -> Figure:
     return figure
 
 
+def peer_distribution(chart: Chart, table: ReportTable) -> Figure:
+    frame = table.frame
+    figure = _figure(2.8)
+    panels = figure.subplots(1, 2)
+    width = float(frame["band_to_pct"][0] or 0.5)  # every band but the open last one is this wide
+    for axes, measure, title in zip(
+        panels, ("ehc_plan_pct", "sen_support_pct"), ("EHC plan %", "SEN support %"), strict=True
+    ):
+        counts = frame[f"{measure}_trusts"].to_list()
+        mine = [bool(mark) for mark in frame[f"{measure}_band"].to_list()]
+        used = [i for i, n in enumerate(counts) if n or mine[i]]
+        if not used:
+            continue
+        shown = range(used[0], used[-1] + 1)  # the populated bands only: SEN support sits far right of EHC
+        axes.bar(
+            [frame["band_from_pct"][i] for i in shown],
+            [counts[i] for i in shown],
+            width=width * 0.92,
+            align="edge",
+            color=[TRUST if mine[i] else NATIONAL for i in shown],
+        )
+        if frame["band_to_pct"][len(counts) - 1] is None and counts[-1] and (len(counts) - 1) in shown:
+            axes.annotate("and over", (frame["band_from_pct"][len(counts) - 1], counts[-1]), fontsize=7)
+        _percent_axis(axes, "x")
+        axes.set_ylabel("Multi-academy trusts", fontsize=8)
+        _style(axes, f"{title} (the trust's band in blue)")
+    return figure
+
+
 DRAWINGS: dict[ChartKind, Callable[[Chart, ReportTable], Figure]] = {
     ChartKind.TRUST_RATES: trust_rates,
     ChartKind.SCHOOL_RATES: school_rates,
@@ -371,4 +418,5 @@ DRAWINGS: dict[ChartKind, Callable[[Chart, ReportTable], Figure]] = {
     ChartKind.LA_OUTTURN: la_outturn,
     ChartKind.NEED_BY_YEAR_GROUP: need_by_year_group,
     ChartKind.RECONCILIATION: reconciliation,
+    ChartKind.PEER_DISTRIBUTION: peer_distribution,
 }

@@ -13,6 +13,7 @@ from datetime import date
 
 import polars as pl
 
+from sendflow.core.vocabulary import TrustType
 from sendflow.reports.model import Column, ReportTable, TrustReport
 
 CSS = """
@@ -140,13 +141,18 @@ def page(
         sections.append("".join(parts))
     contents = "".join(f'<li><a href="#{_e(s.key)}">{_e(s.title)}</a></li>' for s in report.sections)
     contents += '<li><a href="#disclosure">Disclosure control</a></li><li><a href="#sources">Sources and files</a></li>'
-    demo = f'<p class="demo" role="note"><strong>Demo:</strong> {_e(report.demo_note)}</p>' if report.demo_note else ""
+    demo = (
+        f'<p class="demo" role="note"><strong>Synthetic pupil data:</strong> {_e(report.synthetic_note)}</p>'
+        if report.synthetic_note
+        else ""
+    )
     meta = " · ".join(
         _e(part)
         for part in (
             f"Trust {report.trust_id}",
             report.trust_ref,
             report.trust_type,
+            _status(report),
             f"generated {report.generated_on.isoformat()} by sendflow",
         )
         if part
@@ -187,6 +193,15 @@ v3.0) and the trust's own census returns where loaded. Figures are as loaded in 
 """
 
 
+def _status(report: TrustReport) -> str | None:
+    """The trust's status in the newest group register: a trust closed since its membership extract says so."""
+    if report.trust_status is None:
+        return None
+    if report.closed_date is not None:
+        return f"{report.trust_status} since {report.closed_date:%-d %B %Y} (GIAS register)"
+    return f"{report.trust_status} (GIAS register)"
+
+
 def _downloads(downloads: Sequence[tuple[str, str]]) -> str:
     if not downloads:
         return ""
@@ -209,26 +224,142 @@ def _sources(sources: pl.DataFrame | None) -> str:
     )
 
 
-def index_page(entries: Sequence[Mapping[str, object]], generated_on: date) -> str:
-    """The --all-trusts index: one row per trust report, linked relatively."""
-    rows = "".join(
-        f'<tr><td><a href="{_e(e["href"])}">{_e(e["trust_name"])}</a></td><td>{_e(e["trust_id"])}</td>'
-        f"<td>{_e(e['academic_year'])}</td><td class='num'>{formatted(e['schools'], 'count')}</td>"
-        f"<td class='num'>{formatted(e['total_pupils'], 'count')}</td>"
-        f"<td class='num'>{formatted(e['ehc_plan_pct'], 'pct')}</td>"
-        f"<td class='num'>{formatted(e['sen_support_pct'], 'pct')}</td></tr>"
-        for e in entries
+# The index's one script: filter rows by the search box and sort by a clicked column, all in the page (no
+# network, nothing stored). Without scripts the table is still whole, sorted by name.
+_INDEX_SCRIPT = """
+(function () {
+  var table = document.querySelector('table[data-table="index"]');
+  var body = table.tBodies[0];
+  var search = document.getElementById('search');
+  var shown = document.getElementById('shown');
+  function filter() {
+    var words = search.value.toLowerCase().split(/\\s+/).filter(Boolean);
+    var count = 0;
+    Array.prototype.forEach.call(body.rows, function (row) {
+      var text = row.getAttribute('data-search');
+      var keep = words.every(function (w) { return text.indexOf(w) >= 0; });
+      row.hidden = !keep;
+      if (keep) { count += 1; }
+    });
+    shown.textContent = count.toLocaleString('en-GB');
+  }
+  search.addEventListener('input', filter);
+  Array.prototype.forEach.call(table.tHead.rows[0].cells, function (cell, column) {
+    var button = cell.querySelector('button');
+    if (!button) { return; }
+    button.addEventListener('click', function () {
+      var descending = cell.getAttribute('aria-sort') !== 'descending';
+      Array.prototype.forEach.call(table.tHead.rows[0].cells, function (c) { c.removeAttribute('aria-sort'); });
+      cell.setAttribute('aria-sort', descending ? 'descending' : 'ascending');
+      var numeric = cell.getAttribute('data-kind') !== 'text';
+      var rows = Array.prototype.slice.call(body.rows);
+      rows.sort(function (a, b) {
+        var x = a.cells[column].getAttribute('data-value'), y = b.cells[column].getAttribute('data-value');
+        if (x === '' || y === '') { return x === y ? 0 : (x === '' ? 1 : -1); }
+        var order = numeric ? parseFloat(x) - parseFloat(y) : x.localeCompare(y);
+        return descending ? -order : order;
+      });
+      rows.forEach(function (row) { body.appendChild(row); });
+    });
+  });
+})();
+"""
+
+_INDEX_COLUMNS: tuple[Column, ...] = (
+    Column("trust_name", "Trust", "text"),
+    Column("trust_id", "ID", "text"),
+    Column("trust_type", "Type", "text"),
+    Column("academic_year", "Year", "text"),
+    Column("schools", "Schools", "count"),
+    Column("total_pupils", "Pupils", "count"),
+    Column("ehc_plan_pct", "EHC plan %", "pct"),
+    Column("ehc_plan_gap_la_pp", "EHC gap to its LAs (points)", "pp"),
+    Column("ehc_plan_gap_england_pp", "EHC gap to England (points)", "pp"),
+    Column("ehc_plan_pct_percentile", "EHC plan percentile among MATs", "index"),
+    Column("sen_support_pct", "SEN support %", "pct"),
+    Column("sen_support_gap_england_pp", "SEN support gap to England (points)", "pp"),
+    Column("sen_support_pct_percentile", "SEN support percentile among MATs", "index"),
+    Column("membership_extract_date", "Membership as at", "text"),
+)
+
+
+def _index_cell(entry: Mapping[str, object], column: Column) -> str:
+    value = entry.get(column.name)
+    raw = "" if value is None else repr(value) if isinstance(value, float) else str(value)
+    css = "num" if column.kind != "text" else "text"
+    if column.name == "trust_name":
+        name = _e(value or f"Trust {entry['trust_id']}")
+        href = entry.get("href")
+        shown = f'<a href="{_e(href)}">{name}</a>' if href else name
+        if entry.get("is_small"):
+            shown += ' <span class="flag" title="fewer than 3 schools matched in the census">small</span>'
+        if not href:
+            why = entry.get("left_out_reason") or (
+                f"report on request: sendflow report --trust {entry['trust_id']}"
+                if entry.get("trust_type") == TrustType.SINGLE_ACADEMY
+                else "no report written"
+            )
+            shown += f'<br><span class="small">{_e(why)}</span>'
+        return f'<td class="text" data-col="trust_name" data-value="{_e(raw)}">{shown}</td>'
+    if column.kind == "index" and isinstance(value, int | float):
+        text = f"{value:.0f}"
+    else:
+        text = formatted(value, column.kind)
+    return f'<td class="{css}" data-col="{_e(column.name)}" data-value="{_e(raw)}">{_e(text)}</td>'
+
+
+def index_page(entries: Sequence[Mapping[str, object]], generated_on: date, max_age_months: int) -> str:
+    """The --all-trusts index: every trust once, its report linked (relatively) where one was written;
+    searchable and sortable by a small inline script; years left out listed with their reason."""
+    rows = []
+    for entry in entries:
+        words = " ".join(str(entry.get(k) or "") for k in ("trust_name", "trust_id", "trust_type")).lower()
+        cells = "".join(_index_cell(entry, column) for column in _INDEX_COLUMNS)
+        rows.append(f'<tr data-search="{_e(words)}" data-trust="{_e(entry["trust_id"])}">{cells}</tr>')
+    head = "".join(
+        f'<th scope="col" data-col="{_e(c.name)}" data-kind="{_e(c.kind)}"><button type="button">{_e(c.label)}'
+        "</button></th>"
+        for c in _INDEX_COLUMNS
+    )
+    reports = sum(1 for e in entries if e.get("href"))
+    left_out = [e for e in entries if e.get("years_left_out")]
+    left_rows = "".join(
+        f'<tr><td data-col="trust_name" data-value="{_e(e["trust_name"])}">{_e(e["trust_name"])}</td>'
+        f'<td data-col="trust_id" data-value="{_e(e["trust_id"])}">{_e(e["trust_id"])}</td>'
+        f'<td data-col="years_left_out" data-value="{_e(e["years_left_out"])}">{_e(e["years_left_out"])}</td></tr>'
+        for e in left_out
+    )
+    left_table = (
+        '<h2 id="left-out">Years left out</h2><div class="table-wrap"><table data-table="left_out"><thead><tr>'
+        f"<th>Trust</th><th>ID</th><th>Year: why</th></tr></thead><tbody>{left_rows}</tbody></table></div>"
+        if left_out
+        else ""
     )
     return f"""<!DOCTYPE html>
 <html lang="en-GB">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Trust SEND reports</title><style>{CSS}</style></head>
+<title>Trust SEND reports</title><style>{CSS}
+th button {{ all: unset; cursor: pointer; }} th[aria-sort="ascending"] button::after {{ content: " ▲"; }}
+th[aria-sort="descending"] button::after {{ content: " ▼"; }} .flag {{ color: var(--warn); font-size: 11px; }}
+input#search {{ font: inherit; padding: 4px 8px; width: 24em; }}</style></head>
 <body>
 <header class="masthead"><p class="kicker">SEND reports · needs beside funding</p><h1>Trust SEND reports</h1>
-<p class="meta">{len(entries):,} trusts · generated {generated_on.isoformat()} by sendflow</p></header>
-<main><div class="table-wrap"><table data-table="index"><thead><tr><th>Trust</th><th>ID</th><th>Year</th>
-<th>Schools</th><th>Pupils</th><th>EHC plan %</th><th>SEN support %</th></tr></thead><tbody>{rows}</tbody></table>
-</div></main>
+<p class="meta">{len(entries):,} trusts · {reports:,} reports · generated {generated_on.isoformat()} by sendflow</p>
+</header>
+<main>
+<p>Each trust at the year of its report. Percentiles place a multi-academy trust among every multi-academy trust
+reported for the same year (the share of them with a lower rate). Single-academy trusts are listed, and reported
+on request. A year whose membership comes from a group-links extract more than {max_age_months} months older
+than its census day is not reported (setting SENDFLOW_REPORT_MAX_MEMBERSHIP_AGE_MONTHS); such years are listed
+below with the reason. "small": fewer than 3 of the trust's schools matched in the census. Click a column's
+heading to sort by it.</p>
+<p><label for="search">Search trusts (name, ID, type): </label><input id="search" type="search"
+ autocomplete="off"> <span id="shown">{len(entries):,}</span> shown</p>
+<div class="table-wrap"><table data-table="index"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody>
+</table></div>
+{left_table}
+</main>
+<script>{_INDEX_SCRIPT}</script>
 </body>
 </html>
 """

@@ -85,7 +85,13 @@ class TrustData:
     pupil_term: str | None = None
     reconciliation: pl.DataFrame | None = None  # v_census_reconciliation rows of the trust's schools, with names
     sources: pl.DataFrame = field(default_factory=pl.DataFrame)  # the etl_load rows behind the figures
-    demo_note: str | None = None  # set when the trust's membership is the demo's invented one
+    synthetic_note: str | None = None  # set when a pupil-level return behind the page was written by sendflow synth
+    # peers.trust_years of this trust: every year with a census, reported or left out (with the reason)
+    years: pl.DataFrame = field(default_factory=pl.DataFrame)
+    peers: pl.DataFrame = field(default_factory=pl.DataFrame)  # the year's ranked MATs: trust_id and rates
+    unmatched: pl.DataFrame = field(default_factory=pl.DataFrame)  # v_trust_unmatched_school: urn, name, reason
+    trust_status: str | None = None  # dim_trust's, from the newest group register loaded
+    closed_date: date | None = None
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,9 @@ class TrustReport:
     distance_pct_points: float
     disclosure_rule: str
     sections: tuple[Section, ...]
-    demo_note: str | None = None
+    synthetic_note: str | None = None
+    trust_status: str | None = None
+    closed_date: date | None = None
 
     @property
     def tables(self) -> tuple[ReportTable, ...]:

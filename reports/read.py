@@ -6,26 +6,23 @@ warehouse/connection.py). SQL values come from validated codes and years or are 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from datetime import date
 
 import polars as pl
 
-from sendflow.core.vocabulary import NEED_CODES
+from sendflow.core.settings import ReportOptions
+from sendflow.core.vocabulary import NEED_CODES, SYNTHETIC_MARK
 from sendflow.reports.model import TrustData
+from sendflow.reports.peers import peer_rates, trust_years
 from sendflow.transforms.common import normalise_academic_year
 from sendflow.warehouse.connection import Warehouse
 from sendflow.warehouse.ledger import query
 
-# The bundled group-links file of `make demo`: its schools are real, their trust is invented (ATTRIBUTION.md).
-DEMO_MEMBERSHIP_FILE = "demo_trust_allgroupslinksdata20240901.csv"
-
-
-DEMO_TRUST_ID = "900001"
-
-
-DEMO_NOTE = (
-    "this trust and its membership are invented for the sendflow demo. The schools are real and their figures "
-    "are DfE's as published, but they do not form a trust; the pupil-level returns are synthetic."
+SYNTHETIC_NOTE = (
+    "the pupil-level returns behind this page are synthetic: written by sendflow synth for the trust's real "
+    "schools, they describe no real pupil. Every published figure is DfE's, as published."
 )
 
 
@@ -43,6 +40,9 @@ LA_CENSUS_SCHEMA = {
 _NEED_COLUMNS = [f"{kind}_primary_need_{code}" for kind in ("ehc", "sen_support") for code in NEED_CODES]
 
 
+DEFAULT_MAX_AGE = ReportOptions().max_membership_age_months
+
+
 class ReportError(ValueError):
     """The trust is unknown, or nothing is loaded for it (for the year asked)."""
 
@@ -55,45 +55,76 @@ def valid_at(alias: str, day: str) -> str:
     return f"{alias}.valid_from <= {day} AND ({alias}.valid_to IS NULL OR {alias}.valid_to > {day})"
 
 
-def reportable_years(warehouse: Warehouse, trust_id: str) -> list[str]:
+def read_trust_years(
+    warehouse: Warehouse, max_age_months: int = DEFAULT_MAX_AGE, trust_id: str | None = None
+) -> pl.DataFrame:
+    """Every trust's years with a census (or one trust's), as `peers.trust_years` states them. A trust's own
+    report still needs every trust of its years, for its standing among them."""
     frame = query(
         warehouse,
-        f"SELECT DISTINCT academic_year FROM v_trust_send_summary WHERE trust_id = {warehouse.param()} "
-        "ORDER BY academic_year",
-        [trust_id],
+        "SELECT s.*, t.trust_type FROM v_trust_send_summary s LEFT JOIN dim_trust t ON t.trust_id = s.trust_id "
+        "ORDER BY s.trust_id, s.academic_year",
     )
-    return [str(y) for y in frame["academic_year"].to_list()] if frame.height else []
-
-
-def reportable_trusts(warehouse: Warehouse, academic_year: str | None = None) -> list[str]:
-    """Trusts with at least one school in a loaded census (in that year, if given)."""
-    where = f"WHERE academic_year = {warehouse.param()}" if academic_year else ""
-    frame = query(
-        warehouse,
-        f"SELECT DISTINCT trust_id FROM v_trust_send_summary {where} ORDER BY trust_id",
-        [normalise_academic_year(academic_year)] if academic_year else [],
+    extract = pl.col("membership_extract_date")
+    frame = frame.with_columns(
+        pl.col("trust_id", "academic_year", "trust_type").cast(pl.String),
+        # SQLite gives the date as text, PostgreSQL as a date.
+        extract.str.to_date("%Y-%m-%d")
+        if frame.schema["membership_extract_date"] == pl.String
+        else extract.cast(pl.Date),
+        pl.col("membership_age_months").cast(pl.Int64),
     )
-    return [str(t) for t in frame["trust_id"].to_list()] if frame.height else []
+    years = trust_years(frame, max_age_months)
+    return years if trust_id is None else years.filter(pl.col("trust_id") == trust_id)
 
 
-def load_trust_data(warehouse: Warehouse, trust_id: str, academic_year: str | None = None) -> TrustData:
-    """Everything the report shows for the trust and year (default: its latest year with a census)."""
+def reportable_trusts(
+    warehouse: Warehouse, academic_year: str | None = None, max_age_months: int = DEFAULT_MAX_AGE
+) -> list[str]:
+    """Trusts with at least one school in a loaded census whose membership is recent enough to report (in
+    that year, if given)."""
+    years = read_trust_years(warehouse, max_age_months).filter(pl.col("left_out_reason").is_null())
+    if academic_year:
+        years = years.filter(pl.col("academic_year") == normalise_academic_year(academic_year))
+    return sorted(years["trust_id"].unique().to_list())
+
+
+def load_trust_data(
+    warehouse: Warehouse,
+    trust_id: str,
+    academic_year: str | None = None,
+    max_age_months: int = DEFAULT_MAX_AGE,
+    years: pl.DataFrame | None = None,
+) -> TrustData:
+    """Everything the report shows for the trust and year (default: its latest reported year). `years` is
+    `read_trust_years` of the whole warehouse, when the caller writes many reports and has read it once."""
     trust = query(warehouse, f"SELECT * FROM dim_trust WHERE trust_id = {warehouse.param()}", [trust_id])
     if trust.is_empty():
         raise ReportError(f"unknown trust {trust_id!r}: no such trust_id in dim_trust (a GIAS Group UID)")
-    years = reportable_years(warehouse, trust_id)
-    if not years:
+    every_trust = years if years is not None else read_trust_years(warehouse, max_age_months)
+    own = every_trust.filter(pl.col("trust_id") == trust_id)
+    if own.is_empty():
         raise ReportError(
             f"nothing is loaded for trust {trust_id}: none of its schools has a school census row while a member "
             "(load the census years and a register or group links covering them)"
         )
-    year = normalise_academic_year(academic_year) if academic_year else years[-1]
-    if year not in years:
+    reported = own.filter(pl.col("left_out_reason").is_null())["academic_year"].to_list()
+    stale = own.filter(pl.col("left_out_reason").is_not_null())
+    left_out: dict[str, str] = dict(stale.select("academic_year", "left_out_reason").rows())
+    year = normalise_academic_year(academic_year) if academic_year else (reported[-1] if reported else None)
+    if year is None or year in left_out:
+        shown = year or max(left_out)
         raise ReportError(
-            f"nothing is loaded for trust {trust_id} in {year}; years with its schools: {', '.join(years)}"
+            f"trust {trust_id} is not reported for {shown}: {left_out[shown]}"
+            + (f"; reported years: {', '.join(reported)}" if reported else "")
+        )
+    if year not in reported:
+        raise ReportError(
+            f"nothing is loaded for trust {trust_id} in {year}; years with its schools: "
+            f"{', '.join(sorted([*reported, *left_out]))}"
         )
     row = trust.row(0, named=True)
-    members = _members(warehouse, trust_id, year)
+    members = _members(warehouse, trust_id, year).filter(pl.col("academic_year").is_in(reported))
     in_year = members.filter(pl.col("academic_year") == year)
     la_codes = sorted(in_year["la_code"].drop_nulls().unique().to_list())
     all_las = sorted(members["la_code"].drop_nulls().unique().to_list())
@@ -138,8 +169,40 @@ def load_trust_data(warehouse: Warehouse, trust_id: str, academic_year: str | No
         pupil_term=term,
         reconciliation=reconciliation,
         sources=_sources(warehouse, trust_id, members, la_codes, year, term),
-        demo_note=DEMO_NOTE if _is_demo(warehouse, trust_id) else None,
+        synthetic_note=SYNTHETIC_NOTE
+        if term is not None and _synthetic_returns(warehouse, trust_id, year, term)
+        else None,
+        years=own,
+        peers=peer_rates(every_trust, year),
+        unmatched=_unmatched(warehouse, trust_id, year),
+        trust_status=row.get("trust_status"),
+        closed_date=_as_date(row.get("closed_date")),
     )
+
+
+def _as_date(value: object) -> date | None:
+    """A date column as either backend returns it (SQLite: ISO text)."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _unmatched(warehouse: Warehouse, trust_id: str, year: str) -> pl.DataFrame:
+    """Member schools of the year's membership extract that are not in its census, with GIAS's reason."""
+    p = warehouse.param()
+    frame = query(
+        warehouse,
+        f"""
+        SELECT u.urn, s.school_name, u.reason
+        FROM v_trust_unmatched_school u
+        LEFT JOIN (SELECT urn, MAX(school_name) AS school_name FROM trust_membership_snapshot
+                   WHERE group_uid = {p} GROUP BY urn) s ON s.urn = u.urn
+        WHERE u.trust_id = {p} AND u.academic_year = {p}
+        ORDER BY u.urn, u.reason
+        """,
+        [trust_id, trust_id, year],
+    )
+    return frame.with_columns(pl.col("urn", "school_name", "reason").cast(pl.String)) if frame.height else frame
 
 
 def _members(warehouse: Warehouse, trust_id: str, year: str) -> pl.DataFrame:
@@ -217,15 +280,21 @@ def _reconciliation(warehouse: Warehouse, trust_id: str, year: str, term: str) -
     )
 
 
-def _is_demo(warehouse: Warehouse, trust_id: str) -> bool:
+def _synthetic_returns(warehouse: Warehouse, trust_id: str, year: str, term: str) -> bool:
+    """Whether any pupil-level return behind the page was written by `sendflow synth` (its files say so)."""
     p = warehouse.param()
     frame = query(
         warehouse,
-        f"SELECT DISTINCT e.source_name FROM trust_membership_snapshot s JOIN etl_load e ON e.load_id = s.load_id "
-        f"WHERE s.group_uid = {p}",
-        [trust_id],
+        f"""
+        SELECT DISTINCT e.source_name FROM fct_pupil_census pc
+        JOIN etl_load e ON e.load_id = pc.load_id
+        JOIN dim_school d ON d.urn = pc.urn AND {valid_at("d", "pc.census_date")}
+        WHERE d.trust_id = {p} AND pc.academic_year = {p} AND pc.census_term = {p}
+        """,
+        [trust_id, year, term],
     )
-    return frame.height > 0 and DEMO_MEMBERSHIP_FILE in frame["source_name"].to_list()
+    names = frame["source_name"].to_list() if frame.height else []
+    return any(SYNTHETIC_MARK in re.split(r"[-_. ]+", str(name).lower()) for name in names)
 
 
 def _sources(

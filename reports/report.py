@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from sendflow.reports.model import TrustData, TrustReport
-from sendflow.reports.sections import funding, pupil_returns, schools, trust
+from sendflow.reports.sections import funding, peers, pupil_returns, schools, trust
 
 
 def disclosure_rule(threshold: int) -> str:
@@ -26,7 +26,11 @@ def disclosure_rule(threshold: int) -> str:
 def trust_report(data: TrustData, threshold: int, distance: float, generated_on: date) -> TrustReport:
     """The whole report: sections in page order, each chart with its reading and the table behind it."""
     name = data.trust_name or f"Trust {data.trust_id}"
-    sections = [trust.section(data), schools.section(data, distance), funding.section(data)]
+    sections = [trust.section(data)]
+    peer_section = peers.section(data)
+    if peer_section is not None:
+        sections.append(peer_section)
+    sections += [schools.section(data, distance), funding.section(data)]
     pupil_section = pupil_returns.section(data, threshold)
     if pupil_section is not None:
         sections.append(pupil_section)
@@ -41,5 +45,7 @@ def trust_report(data: TrustData, threshold: int, distance: float, generated_on:
         distance,
         disclosure_rule(threshold),
         tuple(sections),
-        data.demo_note,
+        data.synthetic_note,
+        data.trust_status,
+        data.closed_date,
     )

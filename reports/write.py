@@ -24,12 +24,13 @@ import polars as pl
 
 from sendflow.core.files import atomic_write_bytes, atomic_write_with
 from sendflow.core.settings import ReportOptions
+from sendflow.core.vocabulary import TrustType
 from sendflow.reports import exports, html
 from sendflow.reports.model import TrustData, TrustReport
-from sendflow.reports.read import ReportError, load_trust_data, reportable_trusts
+from sendflow.reports.read import ReportError, load_trust_data, read_trust_years
 from sendflow.reports.report import trust_report
+from sendflow.transforms.common import normalise_academic_year
 from sendflow.warehouse.connection import Warehouse
-from sendflow.warehouse.ledger import query
 
 _SAFE = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -87,7 +88,8 @@ def write_trust_report(
 ) -> ReportFiles:
     """Write the trust's report for the year (default: its latest with a census) under `out_dir`.
     Raises ReportError when the trust is unknown or nothing is loaded for it."""
-    return _write_report(load_trust_data(warehouse, trust_id.strip(), academic_year), Path(out_dir), options)
+    data = load_trust_data(warehouse, trust_id.strip(), academic_year, options.max_membership_age_months)
+    return _write_report(data, Path(out_dir), options)
 
 
 def _write_report(data: TrustData, out_dir: Path, options: ReportOptions) -> ReportFiles:
@@ -113,8 +115,8 @@ def write_rendered(report: TrustReport, images: dict[str, str], sources: pl.Data
         ("generated", report.generated_on.isoformat()),
         ("disclosure control", report.disclosure_rule),
     ]
-    if report.demo_note:
-        notes.append(("demo", report.demo_note))
+    if report.synthetic_note:
+        notes.append(("synthetic pupil data", report.synthetic_note))
     atomic_write_with(xlsx, lambda temporary: exports.write_xlsx(report.tables, temporary, notes))
     downloads = [(f"All tables (XLSX): {xlsx.name}", xlsx.name)]
     downloads += [(f"{table.title} (CSV)", f"{stem}-tables/{table.key}.csv") for table in report.tables]
@@ -137,7 +139,9 @@ def write_trust_reports(
     matplotlib drawing, which holds the GIL, so threads would not help. Workers are spawned, not forked: the
     caller may be a Prefect flow with threads running."""
     trust_ids = list(dict.fromkeys(trust_id.strip() for trust_id in trust_ids))
-    one = partial(_write_in_folder, warehouse.url, academic_year, Path(reports_dir), options)
+    # Read once for all: each report places its trust among every trust of its year.
+    years = read_trust_years(warehouse, options.max_membership_age_months)
+    one = partial(_write_in_folder, warehouse.url, academic_year, Path(reports_dir), options, years)
     processes = min(options.workers or os.cpu_count() or 1, len(trust_ids) // MIN_TRUSTS_PER_PROCESS)
     if processes <= 1:
         return [one(trust_id) for trust_id in trust_ids]
@@ -148,10 +152,17 @@ def write_trust_reports(
 
 
 def _write_in_folder(
-    warehouse_url: str, academic_year: str | None, reports_dir: Path, options: ReportOptions, trust_id: str
+    warehouse_url: str,
+    academic_year: str | None,
+    reports_dir: Path,
+    options: ReportOptions,
+    years: pl.DataFrame,
+    trust_id: str,
 ) -> TrustOutcome:
     try:
-        data = load_trust_data(Warehouse(warehouse_url), trust_id, academic_year)
+        data = load_trust_data(
+            Warehouse(warehouse_url), trust_id, academic_year, options.max_membership_age_months, years
+        )
     except ReportError as error:
         return TrustOutcome(trust_id, None, skipped=str(error))
     files = _write_report(data, trust_report_dir(reports_dir, trust_id), options)
@@ -161,18 +172,53 @@ def _write_in_folder(
 def write_all_trust_reports(
     warehouse: Warehouse, academic_year: str | None, out_dir: Path, options: ReportOptions
 ) -> AllReports:
-    """One report per trust with a census loaded (for the year, if given) and an index page linking them."""
-    summary = query(warehouse, "SELECT * FROM v_trust_send_summary ORDER BY trust_id, academic_year")
-    trust_ids = reportable_trusts(warehouse, academic_year)
+    """One report per trust with a reported year (for the year, if given), single-academy trusts excepted
+    (listed, reported on request with --trust), and an index page of every trust: linked, searchable,
+    sortable, with each year left out and why."""
+    years = read_trust_years(warehouse, options.max_membership_age_months)
+    if academic_year:
+        years = years.filter(pl.col("academic_year") == normalise_academic_year(academic_year))
+    reported = years.filter(pl.col("left_out_reason").is_null())
+    on_request = reported.filter(pl.col("trust_type") == TrustType.SINGLE_ACADEMY.value)["trust_id"].unique().to_list()
+    trust_ids = sorted(set(reported["trust_id"].to_list()) - set(on_request))
     outcomes = write_trust_reports(warehouse, trust_ids, academic_year, out_dir, options)
-    written = [(o, o.files) for o in outcomes if o.files is not None]
-    entries = []
-    for outcome, files in written:
-        mine = (pl.col("trust_id") == outcome.trust_id) & (pl.col("academic_year") == outcome.academic_year)
-        href = files.html.relative_to(out_dir).as_posix()
-        entries.append({**summary.filter(mine).row(0, named=True), "href": href})
-    entries.sort(key=lambda e: (str(e["trust_name"] or ""), str(e["trust_id"])))
+    written = {o.trust_id: o for o in outcomes if o.files is not None}
+    hrefs = {
+        trust_id: o.files.html.relative_to(out_dir).as_posix() for trust_id, o in written.items() if o.files is not None
+    }
     index = Path(out_dir) / "index.html"
-    atomic_write_bytes(index, html.index_page(entries, date.today()).encode("utf-8"))
+    entries = index_entries(years, {t: o.academic_year for t, o in written.items()}, hrefs)
+    atomic_write_bytes(index, html.index_page(entries, date.today(), options.max_membership_age_months).encode("utf-8"))
     skipped = tuple((o.trust_id, o.skipped) for o in outcomes if o.skipped is not None)
-    return AllReports(index, tuple(files for _, files in written), skipped)
+    return AllReports(index, tuple(o.files for o in written.values() if o.files is not None), skipped)
+
+
+def index_entries(
+    years: pl.DataFrame, report_years: dict[str, str | None], hrefs: dict[str, str]
+) -> list[dict[str, object]]:
+    """The index's rows: each trust once, at the year of its report (else its latest reported year, else its
+    latest year, left out with the reason), sorted by name."""
+    latest_reported = (
+        years.filter(pl.col("left_out_reason").is_null()).group_by("trust_id").agg(pl.col("academic_year").max())
+    )
+    latest_any = years.group_by("trust_id").agg(pl.col("academic_year").max().alias("latest"))
+    chosen = latest_any.join(latest_reported, on="trust_id", how="left").select(
+        "trust_id",
+        pl.col("trust_id")
+        .replace_strict(report_years, default=None, return_dtype=pl.String)
+        .fill_null(pl.col("academic_year"))
+        .fill_null(pl.col("latest"))
+        .alias("academic_year"),
+    )
+    rows = years.join(chosen, on=["trust_id", "academic_year"], how="inner")
+    left_out = (
+        years.filter(pl.col("left_out_reason").is_not_null())
+        .group_by("trust_id")
+        .agg(pl.format("{}: {}", "academic_year", "left_out_reason").sort().str.join("; ").alias("years_left_out"))
+    )
+    entries = [
+        {**row, "href": hrefs.get(str(row["trust_id"]))}
+        for row in rows.join(left_out, on="trust_id", how="left").iter_rows(named=True)
+    ]
+    entries.sort(key=lambda e: (str(e["trust_name"] or ""), str(e["trust_id"])))
+    return entries

@@ -24,7 +24,7 @@ from xml.sax.saxutils import escape
 import polars as pl
 
 from sendflow.core.files import atomic_path, atomic_write_bytes
-from sendflow.core.vocabulary import ENGLAND_LA_CODE
+from sendflow.core.vocabulary import ENGLAND_LA_CODE, SYNTHETIC_MARK
 from sendflow.synthetic.census import (
     DEFAULT_NEED_MIX,
     DEFAULT_NEED_MIX_YEAR,
@@ -123,7 +123,7 @@ def generate_census(
     need_mix, need_source = need_mix_from(warehouse)
     batches = synthetic_batches(selected.select(SCHOOL_COLUMNS), need_mix, year, term_name, seed)
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{TERM_CODES[term_name]}_{year.replace('/', '-')}"
+    stem = f"{SYNTHETIC_MARK}_{TERM_CODES[term_name]}_{year.replace('/', '-')}"
     if combined:
         path = out_dir / f"pupil_census_{label}_{stem}.csv"
         pupils = _write_combined(batches, path)

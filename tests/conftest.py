@@ -16,6 +16,10 @@ from sendflow.warehouse.schema import ensure_schema
 
 PROJECT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = PROJECT / "data" / "sample"
+# An invented trust of seven real sample schools (a file in GIAS's all-group-links layout, written for the tests):
+# the report tests' trust, with 2023/24 membership and synthetic 2023/24 returns. Not a DfE publication.
+INVENTED_TRUST_FILE = PROJECT / "tests" / "fixtures" / "invented_trust_allgroupslinksdata20240901.csv"
+INVENTED_TRUST_ID = "900001"
 REAL_DATA = Path(os.environ.get("SENDFLOW_REAL_DATA", PROJECT.parent / "shared" / "data" / "real"))
 CONTRACT = PROJECT.parent / "shared" / "design" / "warehouse-contract.md"
 POSTGRES_ADMIN_URL = os.environ.get("SENDFLOW_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")

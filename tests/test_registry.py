@@ -18,11 +18,10 @@ from sendflow.loading.outcomes import FileOutcome
 from sendflow.registry.datasets import DATASETS, Dataset
 from sendflow.registry.partitions import Partition, replaced, summary, years_of
 from sendflow.reports.affected import trusts_affected_by
-from sendflow.reports.read import DEMO_TRUST_ID
 from sendflow.synthetic.writers import generate_census
 from sendflow.warehouse import models
 from sendflow.warehouse.schema import ensure_schema
-from tests.conftest import PROJECT, SAMPLE_DIR
+from tests.conftest import INVENTED_TRUST_FILE, INVENTED_TRUST_ID, PROJECT, SAMPLE_DIR
 from tests.loading.test_file_load_membership import _gias_file
 from tests.reports.conftest import SAMPLE_FILES
 
@@ -64,7 +63,7 @@ def test_layout_names_are_unique_across_datasets() -> None:
 
 LINKS = [{"URN": "137181", "LinkURN": "100000", "LinkName": "Oak Academy", "LinkType": "Successor",
           "LinkEstablishedDate": "01-09-2024"}]  # fmt: skip
-GROUPS = [{"Group UID": DEMO_TRUST_ID, "Group ID": "TR90001",
+GROUPS = [{"Group UID": INVENTED_TRUST_ID, "Group ID": "TR90001",
            "Group Name": "Demo Learning Trust (invented for the demo)", "Group Type (code)": "06",
            "Group Type": "Multi-academy trust", "Incorporated on (open date)": "01/09/2016",
            "Group Status (code)": "OPEN", "Group Status": "Open", "UKPRN": "10090001"}]  # fmt: skip
@@ -94,7 +93,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Context, dict[str,
     home = tmp_path_factory.mktemp("registry-round-trip")
     context = Context.from_settings(Settings(home=home, pupil_key=SecretStr("registry-tests-key")))
     ensure_schema(context.warehouse)
-    files = [SAMPLE_DIR / name for name in SAMPLE_FILES]
+    files = [*(SAMPLE_DIR / name for name in SAMPLE_FILES), INVENTED_TRUST_FILE]
     files.append(_gias_file(home / "links_edubasealldata20250115.csv", "gias_links.header.csv", LINKS))
     files.append(_gias_file(home / "allgroupsdata20260217.csv", "gias_all_groups.header.csv", GROUPS))
     outcomes: dict[str, FileOutcome] = {}
@@ -103,7 +102,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Context, dict[str,
         assert outcome.status is LoadStatus.LOADED and outcome.dataset, outcome.line()
         outcomes[outcome.dataset] = outcome
     returns = generate_census(
-        context.warehouse, trust_id=DEMO_TRUST_ID, academic_year="2023/24", term="spring", file_format="csv",
+        context.warehouse, trust_id=INVENTED_TRUST_ID, academic_year="2023/24", term="spring", file_format="csv",
         seed=7, out_dir=home / "returns",
     ).paths  # fmt: skip
     for path in returns:
@@ -129,7 +128,8 @@ def test_a_load_of_every_dataset_emits_its_partitions_and_years_and_reaches_its_
     assert payload == {"dataset": dataset.name, "partitions": partitions, "years": years,
                        "load_id": outcomes[dataset.name].load_id}  # fmt: skip
     assert json.loads(json.dumps(payload)) == payload, "the payload crosses to Prefect as JSON unchanged"
-    assert trusts_affected_by(context.warehouse, dataset.name, payload["partitions"]) == [DEMO_TRUST_ID]
+    # The invented trust is reached; so are the sample's real trusts (GIAS's 2017 links) where the load touches them.
+    assert INVENTED_TRUST_ID in trusts_affected_by(context.warehouse, dataset.name, payload["partitions"])
     assert trusts_affected_by(context.warehouse, dataset.name, [elsewhere]) == []
 
 

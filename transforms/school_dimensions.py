@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from sendflow.core.vocabulary import ACADEMY_TRUST_TYPES
 from sendflow.transforms.school_links import school_lineage
-from sendflow.transforms.trust_membership import ACADEMY_TRUST_TYPES, trust_memberships
+from sendflow.transforms.trust_membership import trust_memberships
 
 # Group and phase are described, not tracked: GIAS and the performance tables word them differently
 # ('Academies' / 'Academy'), so tracking them would open a version whenever the source switched.

@@ -7,6 +7,7 @@ from datetime import date
 
 import polars as pl
 
+from sendflow.core.vocabulary import ACADEMY_TRUST_TYPES, TrustType
 from sendflow.transforms.common import (
     INVALID_CELLS,
     SOURCE_ROW,
@@ -81,10 +82,10 @@ GIAS_ESTABLISHMENTS = Layout(
 LAYOUTS: tuple[Layout, ...] = (PERF_SCHOOL_INFORMATION, GIAS_ESTABLISHMENTS)
 
 OPEN_STATUSES = ("Open", "Open, but proposed to close")
-ACADEMY_TRUST_TYPES = ("Multi-academy trust", "Single-academy trust")
+
 TRUST_TYPES = {
-    "Supported by a multi-academy trust": "Multi-academy trust",
-    "Supported by a single-academy trust": "Single-academy trust",
+    "Supported by a multi-academy trust": TrustType.MULTI_ACADEMY.value,
+    "Supported by a single-academy trust": TrustType.SINGLE_ACADEMY.value,
     "Supported by a trust": "Trust",
 }
 # The attributes whose change opens a new dim_school version.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from sendflow.core.vocabulary import ACADEMY_TRUST_TYPES
 from sendflow.transforms.common import (
     INVALID_CELLS,
     SOURCE_ROW,
@@ -69,8 +70,6 @@ ACADEMY_LINKS_2017 = Layout(
 LAYOUTS: tuple[Layout, ...] = (GROUP_LINKS, ACADEMY_LINKS_2017)
 _BY_NAME = {layout.name: layout for layout in LAYOUTS}
 
-# Academy trusts are the trusts of dim_trust; federations, sponsors and foundation trusts are other groups.
-ACADEMY_TRUST_TYPES = ("Multi-academy trust", "Single-academy trust")
 
 SNAPSHOT_COLUMNS = (
     "urn", "snapshot_date", "group_uid", "group_ref", "group_name", "group_type", "group_status",
@@ -116,6 +115,7 @@ def trust_memberships(snapshots: pl.DataFrame) -> pl.DataFrame:
     schema = {"urn": pl.String, "trust_id": pl.String, "member_from": pl.Date, "member_to": pl.Date}
     if snapshots.is_empty():
         return pl.DataFrame(schema=schema)
+    # Academy trusts are the trusts of dim_trust; federations, sponsors and foundation trusts are other groups.
     academy = snapshots.filter(pl.col("group_type").is_in(ACADEMY_TRUST_TYPES))
     if academy.is_empty():
         return pl.DataFrame(schema=schema)

@@ -9,7 +9,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable, SetColumnComment, SetTab
 
 from sendflow.warehouse import migrate, models
 from sendflow.warehouse.connection import Session, Warehouse
-from sendflow.warehouse.reference import la_ons_codes, la_successors, local_authorities
+from sendflow.warehouse.reference import gdp_deflator, la_ons_codes, la_successors, local_authorities
 from sendflow.warehouse.views import VIEW_COLUMNS, VIEWS
 
 SCHEMA_LOCK_KEY = 7_310_442  # any constant: serialises concurrent schema creation on PostgreSQL
@@ -91,20 +91,28 @@ def ensure_schema(warehouse: Warehouse) -> None:
         _seed(session, models.table_of(models.DimLocalAuthority), local_authorities())
         _seed(session, models.table_of(models.LaSuccessor), la_successors())
         _seed(session, models.table_of(models.LaOnsCode), la_ons_codes())
+        _seed(session, models.table_of(models.RefGdpDeflator), gdp_deflator())
         _create_views(session, warehouse)
 
 
 def _seed(session: Session, table: sa.Table, reference: pl.DataFrame) -> None:
     """Replace the table's rows with the reference's, but only when they differ (keeps start-up write-free)."""
     columns = [c.name for c in table.columns if c.name in reference.columns]
-    existing = sorted(tuple(str(v) if v is not None else None for v in row) for row in session.rows(
+    existing = sorted(tuple(_comparable(v) for v in row) for row in session.rows(
         f"SELECT {', '.join(columns)} FROM {table.name}"
     ))  # fmt: skip
-    wanted = sorted(tuple(str(v) if v is not None else None for v in row) for row in reference.select(columns).rows())
+    wanted = sorted(tuple(_comparable(v) for v in row) for row in reference.select(columns).rows())
     if existing == wanted:
         return
     session.execute(f"DELETE FROM {table.name}")
     session.ingest(table, reference)
+
+
+def _comparable(value: object) -> str | None:
+    # SQLite hands a boolean back as 0 or 1, PostgreSQL as False or True: compare both as the integer.
+    if value is None:
+        return None
+    return str(int(value)) if isinstance(value, bool) else str(value)
 
 
 def _create_views(session: Session, warehouse: Warehouse) -> None:

@@ -62,32 +62,36 @@ def _month_index(column: str) -> str:
     return f"(CAST(SUBSTR({text}, 1, 4) AS INTEGER) * 12 + CAST(SUBSTR({text}, 6, 2) AS INTEGER))"
 
 
-# Which group-links extract a year's trust membership comes from (the one nearest its census day, the later on
-# a tie) and how old it is then: GIAS's 3 April 2017 links are 21 months old on the January 2019 census day and
-# 81 on January 2024's. Members are the trust_membership spans open on the extract's date; a member whose URN
-# is not in that year's census is unmatched (v_trust_unmatched_school says why, where GIAS's links can).
+# Which group-links extract a trust's membership in a year comes from, and how old it is on the census day: of
+# the extracts naming the trust, the one nearest the census day, the later on a tie (a trust gone from a newer
+# extract is known only from an older one, and that is how old its membership is). GIAS's 3 April 2017 links
+# are 21 months old on the January 2019 census day and 81 on January 2024's. Members are the trust_membership
+# spans open on the extract's date; a member whose URN is not in that year's census is unmatched
+# (v_trust_unmatched_school says why, where GIAS's links can).
 _MEMBERSHIP_AT_CENSUS = f"""
     censuses AS (
         SELECT academic_year, MAX(census_date) AS census_date FROM fct_school_census GROUP BY academic_year
     ),
     aged AS (
-        SELECT c.academic_year, c.census_date, e.snapshot_date AS membership_extract_date,
+        SELECT c.academic_year, c.census_date, e.trust_id, e.snapshot_date AS membership_extract_date,
                {_month_index("c.census_date")} - {_month_index("e.snapshot_date")} AS membership_age_months
-        FROM censuses c CROSS JOIN (SELECT DISTINCT snapshot_date FROM trust_membership_snapshot) e
+        FROM censuses c
+        CROSS JOIN (SELECT DISTINCT group_uid AS trust_id, snapshot_date FROM trust_membership_snapshot) e
     ),
     ranked AS (
         SELECT aged.*, ROW_NUMBER() OVER (
-            PARTITION BY academic_year ORDER BY ABS(membership_age_months), membership_extract_date DESC
+            PARTITION BY academic_year, trust_id ORDER BY ABS(membership_age_months), membership_extract_date DESC
         ) AS pick
         FROM aged
     ),
     chosen AS (
-        SELECT academic_year, census_date, membership_extract_date, membership_age_months FROM ranked WHERE pick = 1
+        SELECT academic_year, census_date, trust_id, membership_extract_date, membership_age_months
+        FROM ranked WHERE pick = 1
     ),
     extract_members AS (
         SELECT ch.academic_year, t.trust_id, t.urn
         FROM chosen ch
-        JOIN trust_membership t ON t.member_from <= ch.membership_extract_date
+        JOIN trust_membership t ON t.trust_id = ch.trust_id AND t.member_from <= ch.membership_extract_date
          AND (t.member_to IS NULL OR t.member_to > ch.membership_extract_date)
     ),
     in_census AS (SELECT DISTINCT academic_year, urn FROM fct_school_census)
@@ -104,7 +108,7 @@ TRUST_MEMBERSHIP_COVERAGE = View(
            SUM(CASE WHEN i.urn IS NOT NULL THEN 1 ELSE 0 END) AS matched_schools,
            SUM(CASE WHEN i.urn IS NULL THEN 1 ELSE 0 END) AS unmatched_schools
     FROM extract_members m
-    JOIN chosen ch ON ch.academic_year = m.academic_year
+    JOIN chosen ch ON ch.academic_year = m.academic_year AND ch.trust_id = m.trust_id
     LEFT JOIN in_census i ON i.academic_year = m.academic_year AND i.urn = m.urn
     GROUP BY m.trust_id, ch.academic_year, ch.census_date, ch.membership_extract_date, ch.membership_age_months
     """,
@@ -191,10 +195,15 @@ TRUST_SEND_SUMMARY = View(
 # counts s251 line 1.0.2 and the 1.2.x lines (place and top-up funding, support services, AP, hospital,
 # therapies), or the benchmarking sheet's lines built from them ('hnb:1.0.2...'); SEN transport (1.4.11,
 # 2.1.x) is not high-needs block spend.
+# Real terms: the deflator held is calendar-year only, so a financial year takes the deflator of the calendar
+# year it starts in (2023 for 2023-24: April to December, 9 of its 12 months). Scaling by 2024's own index,
+# not a literal 100, keeps the columns in 2024 prices should a later copy of the series be indexed to another
+# year; a year the series lacks (2025 on) gives NULL, never a guess.
 LA_SEND_FUNDING_GAP = View(
     "v_la_send_funding_gap",
     "One row per LA per financial year: EHC plans (January in the year) beside the high-needs block "
-    "before deductions, per plan, growth against the LA's first year loaded, and s251 net outturn.",
+    "before deductions, per plan, growth against the LA's first year loaded, and s251 net outturn; the money "
+    "also in 2024 prices by HM Treasury's calendar-year GDP deflator (ref_gdp_deflator).",
     """
     WITH hnb AS (
         SELECT la_code, financial_year, SUM(amount_gbp) AS high_needs_block_gbp
@@ -241,13 +250,23 @@ LA_SEND_FUNDING_GAP = View(
            CAST(100.0 * (j.ehcp_caseload / NULLIF(fe.ehcp_caseload, 0) - 1) AS DOUBLE PRECISION) AS ehcp_growth_pct,
            CAST(100.0 * (j.high_needs_block_gbp / NULLIF(fh.high_needs_block_gbp, 0) - 1) AS DOUBLE PRECISION)
                AS high_needs_growth_pct,
-           j.high_needs_net_outturn_gbp
+           j.high_needs_net_outturn_gbp,
+           CAST(SUBSTR(j.financial_year, 1, 4) AS INTEGER) AS deflator_calendar_year,
+           r.index_value AS gdp_deflator_index,
+           CAST(j.high_needs_block_gbp * b.index_value / r.index_value AS DOUBLE PRECISION)
+               AS high_needs_block_real_2024_gbp,
+           CAST(j.high_needs_block_gbp / NULLIF(j.ehcp_caseload, 0) * b.index_value / r.index_value AS DOUBLE PRECISION)
+               AS high_needs_per_ehcp_real_2024_gbp,
+           CAST(j.high_needs_net_outturn_gbp * b.index_value / r.index_value AS DOUBLE PRECISION)
+               AS high_needs_net_outturn_real_2024_gbp
     FROM joined j
     JOIN firsts f ON f.la_code = j.la_code
     LEFT JOIN joined fe ON fe.la_code = j.la_code AND fe.financial_year = f.first_ehcp_year
     LEFT JOIN joined fh ON fh.la_code = j.la_code AND fh.financial_year = f.first_hnb_year
+    LEFT JOIN ref_gdp_deflator r ON r.calendar_year = CAST(SUBSTR(j.financial_year, 1, 4) AS INTEGER)
+    LEFT JOIN ref_gdp_deflator b ON b.calendar_year = 2024
     """,
-    ("fct_la_dsg_allocation", "fct_la_ehcp", "fct_la_high_needs_spend", "dim_local_authority"),
+    ("fct_la_dsg_allocation", "fct_la_ehcp", "fct_la_high_needs_spend", "dim_local_authority", "ref_gdp_deflator"),
 )
 
 # A school's published headcount counts pupils on its roll (single and main dual registrations), so the
@@ -295,6 +314,11 @@ def _census_measures(schools: str) -> dict[str, str]:
 _ACADEMIC_YEAR = "Academic year of the January census, e.g. 2023/24."
 _LA_CODE = "3-digit DfE LA number."
 _LA_NAME = "LA name (dim_local_authority)."
+_REAL_2024 = (
+    "{cash} in 2024 prices, in pounds: {cash} x 100 / gdp_deflator_index (HM Treasury GDP deflator at market "
+    "prices, calendar-year, 2024 = 100, of deflator_calendar_year, from a secondary source); NULL where {cash} "
+    "is NULL or the series has no index for that year (financial years from 2025-26 on)."
+)
 
 # Every view column's description: COMMENT ON COLUMN in PostgreSQL (warehouse/schema.py) and the data
 # dictionary. A view column missing here fails tests/warehouse/test_dictionary.py.
@@ -358,6 +382,15 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
         "with an allocation in the warehouse (0 in that year).",
         "high_needs_net_outturn_gbp": "s251 net outturn on the high-needs lines (1.0.2 and 1.2.x, or the "
         "benchmarking sheet's lines built from them), in pounds; NULL where no outturn is loaded.",
+        "deflator_calendar_year": "Calendar year whose GDP deflator puts the row's money in real terms: the year "
+        "the financial year starts in (2023 for 2023-24, which holds April to December, 9 of its 12 months), "
+        "because the deflator held is a calendar-year series.",
+        "gdp_deflator_index": "HM Treasury GDP deflator at market prices, December 2025 update, calendar year "
+        "deflator_calendar_year, 2024 = 100 (ref_gdp_deflator: a calendar-year series from a secondary source, "
+        "the greenbook R package); NULL where the series has no such year (2025 on).",
+        "high_needs_block_real_2024_gbp": _REAL_2024.format(cash="high_needs_block_gbp"),
+        "high_needs_per_ehcp_real_2024_gbp": _REAL_2024.format(cash="high_needs_gbp_per_ehcp"),
+        "high_needs_net_outturn_real_2024_gbp": _REAL_2024.format(cash="high_needs_net_outturn_gbp"),
     },
     "v_census_reconciliation": {
         "urn": "School URN.",

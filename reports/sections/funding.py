@@ -1,5 +1,5 @@
-"""The funding section: EHC plans beside the high-needs block in the trust's LAs, indexed, per plan, and
-against s251 outturn."""
+"""The funding section: EHC plans beside the high-needs block in the trust's LAs, indexed, per plan (in cash
+and in 2024 prices), and against s251 outturn."""
 
 from __future__ import annotations
 
@@ -9,25 +9,39 @@ from sendflow.core.vocabulary import ChartKind
 from sendflow.reports.formatting import pct, plural, pounds
 from sendflow.reports.model import Chart, Column, ReportTable, Section, TrustData
 from sendflow.reports.sections.common import rate
+from sendflow.warehouse.reference import GDP_DEFLATOR_SERIES
 
+REAL_COLUMNS = {"high_needs_block_real_2024_gbp": pl.Float64, "high_needs_per_ehcp_real_2024_gbp": pl.Float64}
 FUNDING_SCHEMA = {
     "la_code": pl.String, "la_name": pl.String, "financial_year": pl.String, "ehcp_caseload": pl.Float64,
     "high_needs_block_gbp": pl.Float64, "high_needs_gbp_per_ehcp": pl.Float64,
-    "high_needs_net_outturn_gbp": pl.Float64,
+    "high_needs_net_outturn_gbp": pl.Float64, **REAL_COLUMNS,
 }  # fmt: skip
+REAL_TERMS = (
+    f"Real terms: 2024 prices, by the {GDP_DEFLATOR_SERIES} (a calendar-year series, 2024 = 100, taken from a "
+    "secondary source, the greenbook R package, not checked against HM Treasury's own workbook). A financial "
+    "year takes the deflator of the calendar year it starts in (2023 for 2023-24, which holds 9 of its 12 months)."
+)
+
+
+def _has_real_terms(funding: pl.DataFrame) -> bool:
+    # Readers never migrate: a warehouse not upgraded since the deflator came has the view without these columns.
+    return funding.is_empty() or set(REAL_COLUMNS) <= set(funding.columns)
 
 
 def _funding_rows(funding: pl.DataFrame) -> pl.DataFrame:
     """v_la_send_funding_gap's columns, typed alike on both backends (and present when nothing is loaded)."""
     if funding.is_empty():
         return pl.DataFrame(schema=FUNDING_SCHEMA)
+    if not _has_real_terms(funding):
+        funding = funding.with_columns(pl.lit(None, dtype=kind).alias(name) for name, kind in REAL_COLUMNS.items())
     return funding.select(pl.col(name).cast(kind) for name, kind in FUNDING_SCHEMA.items())
 
 
 def la_funding(data: TrustData) -> ReportTable:
     """EHC plans and the high-needs block in each LA the trust works in, indexed to the LA's first financial
-    year with both loaded (so the two growths share a base), per plan in cash, and s251 outturn beside the
-    allocation where loaded."""
+    year with both loaded (so the two growths share a base), the block and per plan in cash and in 2024 prices,
+    and s251 outturn beside the allocation where loaded."""
     funding = _funding_rows(data.funding).filter(
         pl.col("ehcp_caseload").is_not_null() | pl.col("high_needs_block_gbp").is_not_null()
     )
@@ -63,11 +77,13 @@ def la_funding(data: TrustData) -> ReportTable:
         Column("la_code", "LA code", "text"),
         Column("financial_year", "Financial year", "year"),
         Column("ehcp_caseload", "EHC plans (January)", "count"),
-        Column("high_needs_block_gbp", "High-needs block £", "gbp"),
+        Column("high_needs_block_gbp", "High-needs block £ (cash)", "gbp"),
+        Column("high_needs_block_real_2024_gbp", "High-needs block £ (2024 prices)", "gbp"),
         Column("base_year", "Index base year", "year"),
         Column("ehcp_index", "EHC plans (base = 100)", "index"),
         Column("high_needs_index", "High-needs block (base = 100)", "index"),
         Column("high_needs_gbp_per_ehcp", "High-needs block £ per EHC plan (cash)", "gbp"),
+        Column("high_needs_per_ehcp_real_2024_gbp", "High-needs block £ per EHC plan (2024 prices)", "gbp"),
         Column("high_needs_net_outturn_gbp", "s251 high-needs net outturn £", "gbp"),
         Column("outturn_minus_block_gbp", "Outturn minus block £", "gbp"),
         Column("outturn_pct_of_block", "Outturn as % of block", "pct"),
@@ -79,7 +95,9 @@ def la_funding(data: TrustData) -> ReportTable:
         frame.select([c.name for c in columns]),
         note="EHC plans: SEN2 caseload in the January of each financial year. High-needs block: DSG allocation "
         "before deductions. Per plan is the block divided by plans: the block also pays for pupils without plans, "
-        "so it is a ratio, not a cost per plan. Outturn: s251 net spend on lines 1.0.2 and 1.2.x.",
+        "so it is a ratio, not a cost per plan. 2024 prices: cash x 100 / HM Treasury's calendar-year GDP deflator "
+        "(2024 = 100) of the calendar year the financial year starts in; blank where the series has no such year. "
+        "Outturn: s251 net spend on lines 1.0.2 and 1.2.x.",
     )
 
 
@@ -102,6 +120,20 @@ def _growth_reading(table: ReportTable) -> str:
     return "; ".join(parts) + "."
 
 
+def _real_span(known: pl.DataFrame) -> str:
+    """The same LA's per-plan figures in 2024 prices, with their years where the deflator does not reach all."""
+    real = known.filter(pl.col("high_needs_per_ehcp_real_2024_gbp").is_not_null())
+    if real.is_empty():
+        return ""
+    first, last = real.row(0, named=True), real.row(real.height - 1, named=True)
+    values = [pounds(first["high_needs_per_ehcp_real_2024_gbp"]), pounds(last["high_needs_per_ehcp_real_2024_gbp"])]
+    if real.height == known.height:
+        return f" ({values[0]} to {values[1]} in 2024 prices)" if real.height > 1 else f" ({values[1]} in 2024 prices)"
+    if real.height == 1:
+        return f" ({values[1]} in 2024 prices in {last['financial_year']})"
+    return f" (in 2024 prices {values[0]} in {first['financial_year']} to {values[1]} in {last['financial_year']})"
+
+
 def _per_plan_reading(table: ReportTable) -> str:
     parts = []
     for la in table.frame.partition_by("la_code", maintain_order=True):
@@ -112,7 +144,10 @@ def _per_plan_reading(table: ReportTable) -> str:
         span = ""
         if known.height > 1:
             span = f"{pounds(first['high_needs_gbp_per_ehcp'])} in {first['financial_year']} to "
-        parts.append(f"{last['la_name']} {span}{pounds(last['high_needs_gbp_per_ehcp'])} in {last['financial_year']}")
+        parts.append(
+            f"{last['la_name']} {span}{pounds(last['high_needs_gbp_per_ehcp'])} in {last['financial_year']}"
+            + _real_span(known)
+        )
     if not parts:
         return "No year has both EHC plans and a high-needs allocation loaded for the trust's LAs."
     return "High-needs block per EHC plan, in cash: " + "; ".join(parts) + "."
@@ -133,6 +168,23 @@ def _span(frame: pl.DataFrame, column: str) -> str:
     return f"loaded for {years.min()!s} to {years.max()!s}" if years.len() else "none loaded"
 
 
+def _real_terms_paragraph(data: TrustData, table: ReportTable) -> str:
+    if not _has_real_terms(data.funding):
+        return (
+            "Real terms: not shown, as this warehouse predates the GDP deflator: `sendflow db upgrade` adds it. "
+            "Every amount here is in cash (the prices of its own year)."
+        )
+    money = pl.col("high_needs_block_gbp").is_not_null()
+    beyond = table.frame.filter(money & pl.col("high_needs_block_real_2024_gbp").is_null())["financial_year"]
+    if beyond.is_empty():
+        return REAL_TERMS
+    years = sorted(beyond.unique().to_list())
+    return (
+        f"{REAL_TERMS} The series ends in 2024, so {', '.join(years)} {'has' if len(years) == 1 else 'have'} no "
+        "real-terms figure."
+    )
+
+
 def section(data: TrustData) -> Section:
     table = la_funding(data)
     members = data.members.filter(pl.col("academic_year") == data.academic_year)
@@ -140,11 +192,7 @@ def section(data: TrustData) -> Section:
     where = ", ".join(
         f"{row['la_name'] or row['la_code']} ({plural(row['len'], 'school')})" for row in by_la.iter_rows(named=True)
     )
-    paragraphs = [
-        f"The trust's schools in {data.academic_year} are in {where}.",
-        "Real terms: not shown. No HM Treasury GDP deflator table with a traceable source is committed to sendflow, "
-        "so every amount here is in cash (the prices of its own year).",
-    ]
+    paragraphs = [f"The trust's schools in {data.academic_year} are in {where}.", _real_terms_paragraph(data, table)]
     if table.frame.is_empty():
         paragraphs.append("No EHC plan or high-needs funding figures are loaded for these LAs.")
         return Section("funding", "Needs against funding in the trust's LAs", tuple(paragraphs), (), (table,))
@@ -164,10 +212,11 @@ def section(data: TrustData) -> Section:
             Chart(
                 "la_per_plan",
                 ChartKind.LA_PER_PLAN,
-                "High-needs block per EHC plan (cash)",
+                "High-needs block per EHC plan, cash and 2024 prices",
                 table.key,
                 _per_plan_reading(table),
-                "Line chart per LA of the high-needs block allocation divided by EHC plans, in cash.",
+                "Line chart per LA of the high-needs block allocation divided by EHC plans: solid lines in cash, "
+                "dashed lines in 2024 prices (HM Treasury GDP deflator, calendar-year).",
             ),
         ]
     else:

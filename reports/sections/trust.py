@@ -114,4 +114,43 @@ def section(data: TrustData) -> Section:
         "Bar charts by academic year: the trust's pupils, and its EHC plan and SEN support percentages beside its "
         "LAs' (pupil-weighted) and national.",
     )
-    return Section("trust", "The trust", (_national_caveat(data),), (chart,), (table,))
+    tables = (table, unmatched) if (unmatched := unmatched_schools(data)) is not None else (table,)
+    return Section("trust", "The trust", (*membership_notes(data), _national_caveat(data)), (chart,), tables)
+
+
+def unmatched_schools(data: TrustData) -> ReportTable | None:
+    """Member schools of the year's extract missing from its census, each with GIAS's reason: never carried
+    over to a successor URN, which may belong to another trust."""
+    if data.unmatched.is_empty():
+        return None
+    columns = (
+        Column("school_name", "School (as in the membership extract)", "text"),
+        Column("urn", "URN", "text"),
+        Column("reason", "Why it is not matched", "text"),
+    )
+    return ReportTable(
+        "unmatched_schools",
+        f"Member schools not in the {data.academic_year} census",
+        columns,
+        data.unmatched.select([c.name for c in columns]),
+        note="Not counted in the trust's figures. A successor school under a new URN is not counted for the "
+        "trust: an academy that moves trust is given a new URN.",
+    )
+
+
+def membership_notes(data: TrustData) -> tuple[str, ...]:
+    """Where each reported year's membership comes from and how old it is, and every year left out and why."""
+    if data.years.is_empty():
+        return ()
+    notes = []
+    for row in data.years.sort("academic_year").iter_rows(named=True):
+        extract, age = row["membership_extract_date"], row["membership_age_months"]
+        if row["left_out_reason"] is not None:
+            notes.append(f"{row['academic_year']} is not reported as the trust's: {row['left_out_reason']}.")
+        elif extract is not None and age is not None:
+            when = f"{age} months before" if age >= 0 else f"{-age} months after"
+            notes.append(
+                f"{row['academic_year']}: membership as at {extract:%-d %B %Y} (GIAS group links), {when} the census "
+                "day."
+            )
+    return tuple(notes)

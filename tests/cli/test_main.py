@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sendflow.cli.demo import SAMPLE_FILES
+from sendflow.cli.demo import DEMO_TRUST_ID, SAMPLE_FILES
 from sendflow.cli.main import main
 from sendflow.core.settings import Settings
 from sendflow.warehouse.connection import Warehouse
@@ -16,7 +16,7 @@ from tests.conftest import SAMPLE_DIR, count_rows
 pytestmark = [pytest.mark.prefect, pytest.mark.usefixtures("prefect_server")]
 
 CENSUS = SAMPLE_DIR / "england_census_2023-24.csv"
-DEMO_TRUST_SCHOOLS = 7  # data/sample/demo_trust_allgroupslinksdata20240901.csv
+DEMO_TRUST_SCHOOLS = 8  # Montsaye Community Learning Partnership in GIAS's links of 3 April 2017
 
 
 def test_ingest_prints_one_line_per_file_and_exits_by_outcome(
@@ -72,10 +72,14 @@ def test_demo_loads_the_samples_then_changes_nothing_on_a_second_run(
     # The bundled files, then one synthetic return per school of the demo trust (the same bytes each run).
     files = len(SAMPLE_FILES) + DEMO_TRUST_SCHOOLS
     assert first.count(": loaded (") == files and "Per LA and year" in first and "Westmorland and Furness" in first
-    assert first.count(": loaded (pupil_census 2023/24/spring/") == DEMO_TRUST_SCHOOLS
+    assert first.count(": loaded (pupil_census 2018/19/spring/") == DEMO_TRUST_SCHOOLS
     assert "£ per EHC plan" in first
     assert second.count(": duplicate (") == files and "already loaded: nothing changed" in second
     assert count_rows(warehouse, "fct_school_census") == census_rows
     assert count_rows(warehouse, "etl_load", "WHERE status = 'loaded'") == files
-    report = sendflow_env.reports_dir / "trust-900001" / "trust-900001-2023-24.html"
-    assert f"SEND report (its membership is invented; see the page): {report}" in second and report.is_file()
+    report = sendflow_env.reports_dir / f"trust-{DEMO_TRUST_ID}" / f"trust-{DEMO_TRUST_ID}-2018-19.html"
+    assert "The SEND report of a real trust, Montsaye Community Learning Partnership" in second
+    assert str(report) in second and report.is_file()
+    page = report.read_text(encoding="utf-8")
+    assert "membership as at 3 April 2017 (GIAS group links), 21 months before the census day" in page
+    assert "2023/24 is not reported as the trust&#x27;s" in page and "Synthetic pupil data:" in page

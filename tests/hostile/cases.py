@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sendflow.core.vocabulary import LoadStatus
 from sendflow.intake.structure import CLEAN_TEXT_CHECK, FIELD_MAX_BYTES, ROW_WIDTH_CHECK
-from tests.conftest import SAMPLE_DIR
+from tests.conftest import INVENTED_TRUST_FILE, SAMPLE_DIR
 from tests.loading.test_file_load_membership import _gias_file
 
 
@@ -64,8 +64,8 @@ PUPIL_RETURN = "pupil_return"  # made by the corpus fixture (it needs the wareho
 BASES: tuple[Base, ...] = (
     Base("school_register", "england_school_information_2023-24.csv",
          _sample("england_school_information_2023-24.csv"), "SCHNAME", ("URN", "100002")),
-    Base("trust_membership", "demo_trust_allgroupslinksdata20240901.csv",
-         _sample("demo_trust_allgroupslinksdata20240901.csv"), "Group Name", ("", "")),
+    Base("trust_membership", INVENTED_TRUST_FILE.name,
+         lambda _folder: INVENTED_TRUST_FILE, "Group Name", ("", "")),
     Base("school_links", "links_edubasealldata20250115.csv", _links, "LinkName", ("URN", "137183")),
     Base("group_register", "allgroupsdata20260217.csv", _groups, "Group Name", ("Group UID", "16343")),
     Base("school_census", "england_census_2023-24.csv", _sample("england_census_2023-24.csv"), "SCHOOLTYPE",

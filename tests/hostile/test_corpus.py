@@ -18,10 +18,10 @@ from sendflow.core.settings import Settings
 from sendflow.core.vocabulary import LoadStatus
 from sendflow.loading.file_load import Context, ingest_path
 from sendflow.registry.datasets import BY_NAME, DATASETS
-from sendflow.reports.read import DEMO_TRUST_ID
 from sendflow.synthetic.writers import generate_census
 from sendflow.warehouse import ledger
 from sendflow.warehouse.schema import ensure_schema
+from tests.conftest import INVENTED_TRUST_ID
 from tests.hostile.cases import (
     BASES,
     FAMILIES,
@@ -49,7 +49,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     for base in BASES:
         if base.dataset == "pupil_census":
             made = generate_census(
-                context.warehouse, trust_id=DEMO_TRUST_ID, academic_year="2023/24", term="spring",
+                context.warehouse, trust_id=INVENTED_TRUST_ID, academic_year="2023/24", term="spring",
                 file_format="csv", seed=7, out_dir=home / "returns",
             ).paths[0]  # fmt: skip
             shutil.copyfile(made, home / PUPIL_RETURN)

@@ -16,21 +16,21 @@ from pydantic import SecretStr
 from sendflow.cli.demo import SAMPLE_FILES  # the demo's own files: the tests report on what `make demo` loads
 from sendflow.core.settings import Settings
 from sendflow.loading.file_load import Context, ingest_path
-from sendflow.reports.read import DEMO_TRUST_ID
 from sendflow.synthetic.writers import generate_census
 from sendflow.warehouse.schema import ensure_schema
-from tests.conftest import SAMPLE_DIR
+from tests.conftest import INVENTED_TRUST_FILE, INVENTED_TRUST_ID, SAMPLE_DIR
 
 YEAR = "2023/24"
 
 
 def load_demo(context: Context, seed: int) -> None:
-    """What `make demo` loads: the sample files, then synthetic spring returns of the demo trust's schools."""
-    for name in SAMPLE_FILES:
-        outcome = ingest_path(SAMPLE_DIR / name, None, context)
+    """What `make demo` loads, and the invented trust of the tests, with synthetic 2023/24 spring returns of
+    its schools."""
+    for path in [*(SAMPLE_DIR / name for name in SAMPLE_FILES), INVENTED_TRUST_FILE]:
+        outcome = ingest_path(path, None, context)
         assert outcome.status == "loaded", outcome.line()
     returns = generate_census(
-        context.warehouse, trust_id=DEMO_TRUST_ID, academic_year=YEAR, term="spring", file_format="csv", seed=seed,
+        context.warehouse, trust_id=INVENTED_TRUST_ID, academic_year=YEAR, term="spring", file_format="csv", seed=seed,
         out_dir=context.settings.home / "returns",
     ).paths  # fmt: skip
     for path in returns:

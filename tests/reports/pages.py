@@ -105,7 +105,8 @@ def assert_page_matches_warehouse(
     funding = query(
         warehouse,
         "SELECT la_code, financial_year, ehcp_caseload, high_needs_block_gbp, high_needs_gbp_per_ehcp, "
-        f"high_needs_net_outturn_gbp FROM v_la_send_funding_gap WHERE la_code IN ({warehouse.params(len(las))}) "
+        "high_needs_net_outturn_gbp, high_needs_block_real_2024_gbp, high_needs_per_ehcp_real_2024_gbp "
+        f"FROM v_la_send_funding_gap WHERE la_code IN ({warehouse.params(len(las))}) "
         "AND (ehcp_caseload IS NOT NULL OR high_needs_block_gbp IS NOT NULL)",
         las,
     )

@@ -15,22 +15,24 @@ from pydantic import SecretStr
 from sendflow.core.settings import Settings
 from sendflow.loading.file_load import Context
 from sendflow.reports.affected import trusts_affected_by
-from sendflow.reports.read import DEMO_TRUST_ID, ReportError, load_trust_data
+from sendflow.reports.read import ReportError, load_trust_data
 from sendflow.reports.write import render_report, write_all_trust_reports, write_trust_report, write_trust_reports
 from sendflow.warehouse import ledger
+from sendflow.warehouse.ledger import query
 from sendflow.warehouse.schema import ensure_schema
-from tests.conftest import _reset_postgres
+from tests.conftest import INVENTED_TRUST_ID, _reset_postgres
 from tests.reports.conftest import load_demo
 from tests.reports.test_disclosure import pinned_by_non_negativity, recoverable_by_brute_force, recoverable_by_rank
 
 
 def test_the_report_and_its_tables_are_written_beside_each_other(report_context: Context, tmp_path: Path) -> None:
     options = report_context.settings.report_options
-    files = write_trust_report(report_context.warehouse, DEMO_TRUST_ID, None, tmp_path, options)
+    files = write_trust_report(report_context.warehouse, INVENTED_TRUST_ID, None, tmp_path, options)
 
     assert files.html == tmp_path / "trust-900001-2023-24.html"  # the latest year by default
-    assert [p.name for p in files.csvs] == ["trust_by_year.csv", "schools.csv", "la_funding.csv",
-                                            "need_by_year_group.csv", "reconciliation.csv"]  # fmt: skip
+    assert [p.name for p in files.csvs] == ["trust_by_year.csv", "peer_standing.csv", "peer_distribution.csv",
+                                            "schools.csv", "la_funding.csv", "need_by_year_group.csv",
+                                            "reconciliation.csv"]  # fmt: skip
     assert all(p.parent == tmp_path / "trust-900001-2023-24-tables" and p.stat().st_size for p in files.csvs)
     assert openpyxl.load_workbook(files.xlsx).sheetnames == [p.stem for p in files.csvs] + ["about"]
     assert not list(tmp_path.rglob("*.partial"))
@@ -39,7 +41,7 @@ def test_the_report_and_its_tables_are_written_beside_each_other(report_context:
 
 
 def test_every_pupil_level_table_of_the_demo_resists_recovery(report_context: Context) -> None:
-    data = load_trust_data(report_context.warehouse, DEMO_TRUST_ID, "2023/24")
+    data = load_trust_data(report_context.warehouse, INVENTED_TRUST_ID, "2023/24")
     report, _ = render_report(data, report_context.settings.report_options)
     needs = report.table("need_by_year_group")
     counts = [c.name for c in needs.columns if c.kind == "count"]
@@ -62,7 +64,7 @@ def test_an_unknown_trust_or_year_is_a_clear_error(report_context: Context, tmp_
     with pytest.raises(ReportError, match="unknown trust '424242'"):
         write_trust_report(report_context.warehouse, "424242", None, out, options)
     with pytest.raises(ReportError, match="years with its schools: 2018/19, 2023/24"):
-        write_trust_report(report_context.warehouse, DEMO_TRUST_ID, "2020/21", out, options)
+        write_trust_report(report_context.warehouse, INVENTED_TRUST_ID, "2020/21", out, options)
     assert not out.exists()
 
 
@@ -81,8 +83,16 @@ def test_a_trust_with_no_census_loaded_has_nothing_to_report(context: Context, t
 def test_all_trusts_get_a_folder_each_and_an_index(report_context: Context, tmp_path: Path) -> None:
     written = write_all_trust_reports(report_context.warehouse, None, tmp_path, report_context.settings.report_options)
 
-    assert [f.html for f in written.reports] == [tmp_path / "trust-900001" / "trust-900001-2023-24.html"]
-    assert 'href="trust-900001/trust-900001-2023-24.html"' in written.index.read_text(encoding="utf-8")
+    # The invented trust at 2023/24 (its 2024 extract); the sample's real trusts at 2018/19, whose 2017 links are
+    # 81 months old by January 2024; single-academy trusts only on request.
+    pages = {f.html.relative_to(tmp_path).as_posix() for f in written.reports}
+    assert "trust-900001/trust-900001-2023-24.html" in pages
+    types = dict(query(report_context.warehouse, "SELECT trust_id, trust_type FROM dim_trust").rows())
+    real = {p.split("/")[0].removeprefix("trust-") for p in pages} - {INVENTED_TRUST_ID}
+    assert real and all(types[t] == "Multi-academy trust" for t in real)
+    assert all(p.endswith("-2018-19.html") for p in pages if not p.startswith("trust-900001/"))
+    index = written.index.read_text(encoding="utf-8")
+    assert all(f'href="{p}"' in index for p in pages) and "report on request" in index
 
 
 def _invent_trusts(context: Context, tmp_path: Path, trusts: int, size: int) -> list[str]:
@@ -117,7 +127,9 @@ def test_many_trusts_written_by_two_processes_equal_those_written_by_one(
     alone = write_all_trust_reports(report_context.warehouse, "2023/24", tmp_path / "one", one)
     shared = write_all_trust_reports(report_context.warehouse, "2023/24", tmp_path / "two", two)
 
-    assert [f.html.parent.name for f in shared.reports] == [f"trust-{t}" for t in sorted([DEMO_TRUST_ID, *invented])]
+    assert [f.html.parent.name for f in shared.reports] == [
+        f"trust-{t}" for t in sorted([INVENTED_TRUST_ID, *invented])
+    ]
     files = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*") if p.suffix != ".xlsx")
     assert len(files) > 6 * 5 and files == sorted(
         p.relative_to(tmp_path / "two") for p in (tmp_path / "two").rglob("*") if p.suffix != ".xlsx"
@@ -135,10 +147,10 @@ def test_many_trusts_written_by_two_processes_equal_those_written_by_one(
 
 def test_a_trust_with_nothing_to_report_is_skipped_with_its_reason(report_context: Context, tmp_path: Path) -> None:
     options = dataclasses.replace(report_context.settings.report_options, workers=2)
-    asked = ["424242", DEMO_TRUST_ID, "424243", " 424244", DEMO_TRUST_ID]  # four trusts: two processes
+    asked = ["424242", INVENTED_TRUST_ID, "424243", " 424244", INVENTED_TRUST_ID]  # four trusts: two processes
     outcomes = write_trust_reports(report_context.warehouse, asked, None, tmp_path, options)
 
-    assert [o.trust_id for o in outcomes] == ["424242", DEMO_TRUST_ID, "424243", "424244"]  # each trust once
+    assert [o.trust_id for o in outcomes] == ["424242", INVENTED_TRUST_ID, "424243", "424244"]  # each trust once
     assert outcomes[0].files is None and "unknown trust '424242'" in str(outcomes[0].skipped)
     assert outcomes[1].files is not None and outcomes[1].academic_year == "2023/24" and outcomes[1].skipped is None
     assert outcomes[1].files.html.is_file() and not (tmp_path / "trust-424242").exists()
@@ -151,31 +163,33 @@ Y, T, U = "academic_year", "census_term", "urn"
 @pytest.mark.parametrize(
     ("dataset", "partitions", "expected"),
     [
-        ("school_census", [{Y: "2023/24"}], [DEMO_TRUST_ID]),
+        ("school_census", [{Y: "2023/24"}], [INVENTED_TRUST_ID]),
         ("school_census", [{Y: "2019/20"}], []),
-        ("pupil_census", [{Y: "2023/24", T: "spring", U: "137181"}], [DEMO_TRUST_ID]),
-        ("pupil_census", [{Y: "2023/24", T: "spring"}], [DEMO_TRUST_ID]),  # a census of many schools
+        ("pupil_census", [{Y: "2023/24", T: "spring", U: "137181"}], [INVENTED_TRUST_ID]),
+        ("pupil_census", [{Y: "2023/24", T: "spring"}], [INVENTED_TRUST_ID]),  # a census of many schools
         ("pupil_census", [{Y: "2023/24", T: "autumn", U: "137181"}], []),
         ("pupil_census", [{Y: "2023/24", T: "spring", U: "100000"}], []),  # a school of no trust
-        ("trust_membership", [{"snapshot_date": "2024-09-01"}], [DEMO_TRUST_ID]),
-        ("school_register", [{"snapshot_date": "2023-09-01"}], [DEMO_TRUST_ID]),
+        ("trust_membership", [{"snapshot_date": "2024-09-01"}], [INVENTED_TRUST_ID]),
+        ("school_register", [{"snapshot_date": "2023-09-01"}], [INVENTED_TRUST_ID]),
         ("school_register", [{"snapshot_date": "2020-09-01"}], []),
         ("school_links", [{"snapshot_date": "2025-01-15"}], []),
-        ("dsg_allocation", [{"financial_year": "2023-24"}], [DEMO_TRUST_ID]),
-        ("dsg_allocation", [{"financial_year": "2019-20"}, {"financial_year": "2023-24"}], [DEMO_TRUST_ID]),
-        ("la_high_needs_spend", [{"financial_year": "2023-24", "kind": "outturn"}], [DEMO_TRUST_ID]),
+        ("dsg_allocation", [{"financial_year": "2023-24"}], [INVENTED_TRUST_ID]),
+        ("dsg_allocation", [{"financial_year": "2019-20"}, {"financial_year": "2023-24"}], [INVENTED_TRUST_ID]),
+        ("la_high_needs_spend", [{"financial_year": "2023-24", "kind": "outturn"}], [INVENTED_TRUST_ID]),
         ("la_high_needs_spend", [{"financial_year": "2023-24", "kind": "budget"}], []),
-        ("la_ehcp", [{"release": 2025, "source_table": "caseload"}], [DEMO_TRUST_ID]),
+        ("la_ehcp", [{"release": 2025, "source_table": "caseload"}], [INVENTED_TRUST_ID]),
         ("la_ehcp", [{"release": 2024, "source_table": "caseload"}], []),
-        ("la_ehcp", [{"release": 2025}], [DEMO_TRUST_ID]),  # every file of a release
-        ("la_high_needs_spend", [{"financial_year": "2023-24"}], [DEMO_TRUST_ID]),
-        ("school_register", [{}], [DEMO_TRUST_ID]),  # no key at all: every snapshot
+        ("la_ehcp", [{"release": 2025}], [INVENTED_TRUST_ID]),  # every file of a release
+        ("la_high_needs_spend", [{"financial_year": "2023-24"}], [INVENTED_TRUST_ID]),
+        ("school_register", [{}], [INVENTED_TRUST_ID]),  # no key at all: every snapshot
     ],
 )
 def test_trusts_affected_by_a_load(
     report_context: Context, dataset: str, partitions: list[dict[str, str | int]], expected: list[str]
 ) -> None:
-    assert trusts_affected_by(report_context.warehouse, dataset, partitions) == expected
+    found = trusts_affected_by(report_context.warehouse, dataset, partitions)
+    # The sample's real trusts (GIAS's 2017 links) are reached too where the load touches them.
+    assert INVENTED_TRUST_ID in found if expected else found == [], found
 
 
 def test_trusts_affected_by_refuses_what_it_cannot_read(report_context: Context) -> None:
@@ -190,7 +204,7 @@ def test_trusts_affected_by_refuses_what_it_cannot_read(report_context: Context)
         trusts_affected_by(warehouse, "school_register", [{"snapshot_date": "next year"}])
     # A value is bound, never written into the SQL: a hostile one matches nothing and drops nothing.
     assert trusts_affected_by(warehouse, "school_census", [{Y: "2023'; DROP TABLE dim_school; --"}]) == []
-    assert trusts_affected_by(warehouse, "school_census", [{Y: "2023/24"}]) == [DEMO_TRUST_ID]
+    assert INVENTED_TRUST_ID in trusts_affected_by(warehouse, "school_census", [{Y: "2023/24"}])
     assert trusts_affected_by(warehouse, "school_census", []) == []
 
 
@@ -205,8 +219,8 @@ def test_postgresql_gives_the_same_report(
     load_demo(context, demo_returns_seed)
 
     options = settings.report_options
-    on_sqlite = write_trust_report(report_context.warehouse, DEMO_TRUST_ID, None, tmp_path / "sqlite", options)
-    on_postgres = write_trust_report(context.warehouse, DEMO_TRUST_ID, None, tmp_path / "postgres", options)
+    on_sqlite = write_trust_report(report_context.warehouse, INVENTED_TRUST_ID, None, tmp_path / "sqlite", options)
+    on_postgres = write_trust_report(context.warehouse, INVENTED_TRUST_ID, None, tmp_path / "postgres", options)
 
     for mine, theirs in zip(on_sqlite.csvs, on_postgres.csvs, strict=True):
         left = list(csv.reader(io.StringIO(mine.read_text(encoding="utf-8"), newline="")))

@@ -12,7 +12,9 @@ from PIL import Image
 from sendflow.core.vocabulary import NEED_CODES, ChartKind
 from sendflow.reports import charts
 from sendflow.reports.model import TrustData, TrustReport
+from sendflow.reports.peers import peer_rates, trust_years
 from sendflow.reports.report import trust_report
+from tests.reports.test_peers import peer_summary
 from tests.reports.test_report_browser import blank
 from tests.reports.test_tables import YEAR, la_census, members, pupils
 
@@ -24,7 +26,9 @@ def _report() -> TrustReport:
         {"la_code": ["202", "202", "940", "940"], "la_name": ["Camden", "Camden", "North", "North"],
          "financial_year": ["2022-23", "2023-24"] * 2, "ehcp_caseload": [1446.0, 1532.0, 3529.0, 3819.0],
          "high_needs_block_gbp": [50.3e6, 55.0e6, 52.4e6, 57.9e6], "high_needs_gbp_per_ehcp": [34_812.0, 35_912.0,
-         14_840.0, 15_168.0], "high_needs_net_outturn_gbp": [None, 50.9e6, None, 55.0e6]}
+         14_840.0, 15_168.0], "high_needs_net_outturn_gbp": [None, 50.9e6, None, 55.0e6],
+         "high_needs_block_real_2024_gbp": [55.6e6, 57.1e6, 57.9e6, 60.2e6],
+         "high_needs_per_ehcp_real_2024_gbp": [38_466.0, 37_311.0, 16_398.0, 15_759.0]}
     )  # fmt: skip
     counts = pupils([("7", "ASD", "E", 12), ("7", "SEMH", "K", 3), ("8", "ASD", "K", 15), ("R", "SLCN", "K", 2)])
     rec = pl.DataFrame(
@@ -37,7 +41,11 @@ def _report() -> TrustReport:
         {"academic_year": [YEAR], "schools": [790], "ehc_plan_pct": [4.5], "sen_support_pct": [13.1]}
     )
     la = la_census([("202", YEAR, 30_000, 1_100, 4_300), ("940", YEAR, 59_000, 2_650, 7_150)])
-    data = TrustData("1", "Trust", None, None, YEAR, frame, la, national, funding, counts, "spring", rec)
+    years = trust_years(peer_summary(YEAR, [7.4, 3.0, 4.1, 2.2]), 24)
+    data = TrustData(
+        "1", "Trust", None, None, YEAR, frame, la, national, funding, counts, "spring", rec,
+        years=years.filter(pl.col("trust_id") == "1"), peers=peer_rates(years, YEAR),
+    )  # fmt: skip
     return trust_report(data, 10, 5.0, date(2024, 6, 1))
 
 

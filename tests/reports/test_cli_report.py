@@ -20,7 +20,7 @@ def test_report_writes_the_page_and_prints_its_path(
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == str(out / "trust-900001-2018-19.html")
     assert (out / "trust-900001-2018-19.html").is_file() and (out / "trust-900001-2018-19.xlsx").is_file()
-    assert "3 CSV file(s)" in lines[1]  # 2018/19 has no pupil-level returns: no pupil tables
+    assert "5 CSV file(s)" in lines[1]  # 2018/19 has no pupil-level returns: no pupil tables (the two peer tables)
 
 
 def test_unknown_trust_or_nothing_loaded_exits_1_with_a_reason(

@@ -16,8 +16,8 @@ from PIL import Image
 from sendflow.loading.file_load import Context
 from sendflow.reports import html
 from sendflow.reports.model import Column, ReportTable, TrustReport
-from sendflow.reports.read import DEMO_TRUST_ID
 from sendflow.reports.write import write_trust_report
+from tests.conftest import INVENTED_TRUST_ID
 from tests.reports.pages import assert_page_matches_warehouse, page_cells
 
 
@@ -33,7 +33,7 @@ YEAR = "2023/24"
 @pytest.fixture
 def page(report_context: Context, tmp_path: Path) -> str:
     files = write_trust_report(
-        report_context.warehouse, DEMO_TRUST_ID, YEAR, tmp_path / "out", report_context.settings.report_options
+        report_context.warehouse, INVENTED_TRUST_ID, YEAR, tmp_path / "out", report_context.settings.report_options
     )
     return files.html.read_text(encoding="utf-8")
 
@@ -46,8 +46,8 @@ def test_every_chart_is_an_embedded_png_with_a_one_line_reading(page: str) -> No
     figures = _figures(page)
     keys = [found(r'data-chart="([^"]+)"', f).group(1) for f in figures]
 
-    assert keys == ["trust_rates", "school_rates", "la_growth", "la_per_plan", "la_outturn", "need_by_year_group",
-                    "reconciliation"]  # fmt: skip
+    assert keys == ["trust_rates", "peer_distribution", "school_rates", "la_growth", "la_per_plan", "la_outturn",
+                    "need_by_year_group", "reconciliation"]  # fmt: skip
     for figure in figures:
         reading = found(r'<p class="reading">(.*?)</p>', figure, flags=re.S).group(1)
         assert 40 < len(reading) < 600 and "\n" not in reading and reading.endswith(".")
@@ -76,24 +76,33 @@ def test_the_disclosure_rule_and_flag_threshold_are_stated(page: str, report_con
     assert "5 percentage points or more" in page  # report_la_distance_pct_points, on the page
 
 
-def test_the_demo_trust_is_labelled_invented(page: str) -> None:
+def test_a_page_built_on_synthetic_returns_says_so(page: str) -> None:
     banner = found(r'<p class="demo" role="note">(.*?)</p>', page, flags=re.S).group(1)
-    assert "invented for the sendflow demo" in banner and "schools are real" in banner
+    assert "Synthetic pupil data:" in banner and "returns behind this page are synthetic" in banner
+    assert "describe no real pupil" in banner
 
 
-def test_real_terms_are_said_to_be_unavailable_rather_than_invented(page: str) -> None:
-    assert "Real terms: not shown" in page and "GDP deflator" in page
+def test_real_terms_name_the_deflator_its_base_year_calendar_years_and_its_secondary_source(page: str) -> None:
+    funding = found(r'<section id="funding">(.*?)</section>', page, flags=re.S).group(1)
+
+    assert "Real terms: not shown" not in page
+    assert "HM Treasury GDP deflator at market prices, December 2025 update" in funding
+    assert "calendar-year series, 2024 = 100" in funding and "secondary source" in funding
+    assert "the calendar year it starts in (2023 for 2023-24" in funding
+    assert "High-needs block £ per EHC plan (2024 prices)" in funding
+    shown = [row["high_needs_per_ehcp_real_2024_gbp"] for row in page_cells(page)["la_funding"]]
+    assert any(shown), "the demo's allocation years have real-terms figures on the page"
 
 
 def test_the_numbers_on_the_page_equal_the_warehouse(page: str, report_context: Context) -> None:
     cells = page_cells(page)
     assert_page_matches_warehouse(
-        cells, report_context.warehouse, DEMO_TRUST_ID, YEAR, report_context.settings.report_suppression_threshold
+        cells, report_context.warehouse, INVENTED_TRUST_ID, YEAR, report_context.settings.report_suppression_threshold
     )
     # The check has teeth: one wrong number on the page fails it.
     cells["schools"][0]["total_pupils"] = str(int(cells["schools"][0]["total_pupils"]) + 1)
     with pytest.raises(AssertionError):
-        assert_page_matches_warehouse(cells, report_context.warehouse, DEMO_TRUST_ID, YEAR, 10)
+        assert_page_matches_warehouse(cells, report_context.warehouse, INVENTED_TRUST_ID, YEAR, 10)
 
 
 def test_hidden_cells_and_publisher_symbols_render_distinctly() -> None:

@@ -10,11 +10,11 @@ import httpx
 
 from sendflow.core.links import FileLinks
 from sendflow.loading.file_load import Context
-from sendflow.reports.read import DEMO_TRUST_ID
 from sendflow.reports.refresh import Refreshed, kept_reports, refresh
 from sendflow.reports.write import trust_report_dir
 from sendflow.warehouse import ledger
 from sendflow.web.files import start_file_server
+from tests.conftest import INVENTED_TRUST_ID
 from tests.reports.conftest import demo_returns_seed, demo_warehouse_file, report_context  # noqa: F401 - fixtures
 
 
@@ -46,21 +46,23 @@ def test_a_kept_report_is_rewritten_when_a_load_touches_its_trust_and_left_when_
     report_context: Context,  # noqa: F811
 ) -> None:
     settings = report_context.settings
-    assert kept_reports(settings.reports_dir, [DEMO_TRUST_ID]) == {DEMO_TRUST_ID}
+    assert kept_reports(settings.reports_dir, [INVENTED_TRUST_ID]) == {INVENTED_TRUST_ID}
 
-    funding = _refresh(report_context, "dsg_allocation", _partitions(report_context, "dsg_allocation"), [DEMO_TRUST_ID])
+    funding = _refresh(
+        report_context, "dsg_allocation", _partitions(report_context, "dsg_allocation"), [INVENTED_TRUST_ID]
+    )
     [(trust, html)] = funding.reports
-    assert trust == DEMO_TRUST_ID and Path(html).parent == trust_report_dir(settings.reports_dir, DEMO_TRUST_ID)
+    assert trust == INVENTED_TRUST_ID and Path(html).parent == trust_report_dir(settings.reports_dir, INVENTED_TRUST_ID)
     written = Path(html).stat().st_mtime_ns
     assert f"`{html}`" in funding.markdown() and "file://" not in funding.markdown()  # no file server: paths
 
     # the trust's schools are not in this census year's partitions: its report is left as it is
-    elsewhere = _refresh(report_context, "school_census", [{"academic_year": "2019/20"}], [DEMO_TRUST_ID])
+    elsewhere = _refresh(report_context, "school_census", [{"academic_year": "2019/20"}], [INVENTED_TRUST_ID])
     assert elsewhere.reports == [] and Path(html).stat().st_mtime_ns == written
     assert {view for view, _, _ in elsewhere.gold} >= {"v_la_census_summary", "v_trust_send_summary"}
 
     # once written, a report is kept current without the setting
-    assert kept_reports(settings.reports_dir) == {DEMO_TRUST_ID}
+    assert kept_reports(settings.reports_dir) == {INVENTED_TRUST_ID}
 
 
 def test_the_refresh_record_links_gold_and_reports_that_the_file_server_serves(
@@ -68,7 +70,9 @@ def test_the_refresh_record_links_gold_and_reports_that_the_file_server_serves(
 ) -> None:
     """With serve's file server running, each gold Parquet and regenerated report is a link it answers."""
     settings = report_context.settings
-    funding = _refresh(report_context, "dsg_allocation", _partitions(report_context, "dsg_allocation"), [DEMO_TRUST_ID])
+    funding = _refresh(
+        report_context, "dsg_allocation", _partitions(report_context, "dsg_allocation"), [INVENTED_TRUST_ID]
+    )
     served = start_file_server(settings)
     try:
         markdown = funding.markdown(FileLinks(settings.home, served.url))

@@ -21,8 +21,8 @@ import pytest
 from PIL import Image
 
 from sendflow.loading.file_load import Context
-from sendflow.reports.read import DEMO_TRUST_ID
 from sendflow.reports.write import write_trust_report
+from tests.conftest import INVENTED_TRUST_ID
 from tests.reports.pages import assert_page_matches_warehouse, page_cells
 
 pytestmark = pytest.mark.browser
@@ -71,11 +71,11 @@ def test_the_demo_report_renders_and_prints_with_every_chart_and_the_warehouses_
     chromium: str, report_context: Context, tmp_path: Path
 ) -> None:
     files = write_trust_report(
-        report_context.warehouse, DEMO_TRUST_ID, YEAR, tmp_path / "out", report_context.settings.report_options
+        report_context.warehouse, INVENTED_TRUST_ID, YEAR, tmp_path / "out", report_context.settings.report_options
     )
     page = files.html.read_text(encoding="utf-8")
     charts = re.findall(r'data-chart="([^"]+)"', page)
-    assert len(charts) == 7
+    assert len(charts) == 8
 
     screenshot, pdf = tmp_path / "report.png", tmp_path / "report.pdf"
     run(chromium, tmp_path / "profile-1", "--window-size=1280,2400", f"--screenshot={screenshot}", files.html.as_uri())
@@ -101,6 +101,6 @@ def test_the_demo_report_renders_and_prints_with_every_chart_and_the_warehouses_
         assert not blank(Image.open(io.BytesIO(base64.b64decode(data)))), f"chart {chart} is blank"
 
     assert_page_matches_warehouse(
-        page_cells(rendered), report_context.warehouse, DEMO_TRUST_ID, YEAR,
+        page_cells(rendered), report_context.warehouse, INVENTED_TRUST_ID, YEAR,
         report_context.settings.report_suppression_threshold,
     )  # fmt: skip

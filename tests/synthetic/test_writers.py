@@ -122,8 +122,9 @@ def _synth(context: Context, out: Path, **kw: Any) -> list[Path]:
 def test_one_csv_per_school_with_the_published_counts(loaded: Context, tmp_path: Path) -> None:
     paths = _synth(loaded, tmp_path)
 
-    assert sorted(p.name for p in paths) == ["2013614_SPR_2023-24.csv", "2027137_SPR_2023-24.csv",
-                                             "9426097_SPR_2023-24.csv", "9434011_SPR_2023-24.csv"]  # fmt: skip
+    assert sorted(p.name for p in paths) == [
+        f"{laestab}_synthetic_SPR_2023-24.csv" for laestab in ("2013614", "2027137", "9426097", "9434011")
+    ]
     assert sorted(tmp_path.iterdir()) == sorted(paths)  # no .partial left, no file for the empty school
     frames = [_csv(p) for p in paths]
     assert all(f.columns == list(PUPIL_COLUMNS) for f in frames)
@@ -150,7 +151,7 @@ def test_one_combined_csv_holds_every_selected_school(loaded: Context, tmp_path:
     per_school = pl.concat([_csv(p) for p in _synth(loaded, tmp_path / "each")])
     (combined,) = _synth(loaded, tmp_path / "all", combined=True)
 
-    assert combined.name == "pupil_census_schools_SPR_2023-24.csv"
+    assert combined.name == "pupil_census_schools_synthetic_SPR_2023-24.csv"
     assert _csv(combined).equals(per_school)
 
 
@@ -158,7 +159,7 @@ def test_a_trust_is_its_schools_on_the_census_day(loaded: Context, tmp_path: Pat
     summary = generate_census(loaded.warehouse, trust_id=TRUST, academic_year="2023/24", term="spring",
                               file_format="csv", seed=5, out_dir=tmp_path)  # fmt: skip
 
-    assert [p.name for p in summary.paths] == ["2013614_SPR_2023-24.csv", "2027137_SPR_2023-24.csv"]
+    assert [p.name for p in summary.paths] == ["2013614_synthetic_SPR_2023-24.csv", "2027137_synthetic_SPR_2023-24.csv"]
     assert summary.schools == 2 and summary.pupils == 244 + 30
     with pytest.raises(SynthError, match="trust 9999 has no schools on 2024-01-18"):
         _synth(loaded, tmp_path, urns=None, trust_id="9999")
@@ -177,7 +178,7 @@ def test_a_trust_on_postgresql(postgres_database: str, tmp_path: Path) -> None:
     summary = generate_census(context.warehouse, trust_id=TRUST, academic_year="2023/24", term="spring",
                               file_format="xml", seed=5, out_dir=tmp_path / "out")  # fmt: skip
 
-    assert [p.name for p in summary.paths] == ["2013614_SPR_2023-24.xml"] and summary.pupils == 244
+    assert [p.name for p in summary.paths] == ["2013614_synthetic_SPR_2023-24.xml"] and summary.pupils == 244
     assert "<SchoolName>Aldgate &amp; Tower Academy</SchoolName>" in summary.paths[0].read_text(encoding="utf-8")
     assert summary.need_mix.startswith("committed default")
 
@@ -223,8 +224,9 @@ def test_cli_writes_and_says_what(
     assert main(argv) == 0
 
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[:4] == [str(out / "2013614_SPR_2023-24.xml"), str(out / "2027137_SPR_2023-24.xml"),
-                         str(out / "9426097_SPR_2023-24.xml"), str(out / "9434011_SPR_2023-24.xml")]  # fmt: skip
+    assert lines[:4] == [
+        str(out / f"{laestab}_synthetic_SPR_2023-24.xml") for laestab in ("2013614", "2027137", "9426097", "9434011")
+    ]
     assert lines[4].startswith("wrote 4 XML file(s): 4 school(s), 368 pupil(s), 2023/24 spring, seed 5")
     assert lines[5] == "no pupils on roll at 1 school(s): 150258"
     assert main([*argv[:2], "--urns", "999999", *argv[4:]]) == 1

@@ -12,7 +12,7 @@ from sendflow.warehouse.models.la_ehcp import FctLaEhcp, LaEhcpObservation
 from sendflow.warehouse.models.la_high_needs_spend import FctLaHighNeedsSpend
 from sendflow.warehouse.models.ledger import EtlLoad, EtlQuarantine
 from sendflow.warehouse.models.pupil_census import FctPupilCensus
-from sendflow.warehouse.models.reference import DimLocalAuthority, LaOnsCode, LaSuccessor
+from sendflow.warehouse.models.reference import DimLocalAuthority, LaOnsCode, LaSuccessor, RefGdpDeflator
 from sendflow.warehouse.models.school_census import FctSchoolCensus
 from sendflow.warehouse.models.school_links import SchoolLink
 from sendflow.warehouse.models.school_register import DimSchool, DimTrust, SchoolRegisterSnapshot
@@ -44,6 +44,7 @@ __all__ = [
     "LaEhcpObservation",
     "LaOnsCode",
     "LaSuccessor",
+    "RefGdpDeflator",
     "SchoolLink",
     "SchoolRegisterSnapshot",
     "TrustAccessRole",

@@ -1,4 +1,5 @@
-"""Local authorities: seeded from the committed reference table, never from a single publication."""
+"""Reference tables seeded from warehouse/reference/, never from a single publication: local authorities,
+and the GDP deflator that puts money in real terms."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ from datetime import date
 
 from sqlmodel import SQLModel
 
-from sendflow.warehouse.models.columns import code, day, text
+from sendflow.warehouse.models.columns import code, count, day, flag, pct, text
+
+# columns.py has no plain number factory; pct() is its Double column, and an index value is a Double.
+number = pct
 
 
 class DimLocalAuthority(SQLModel, table=True):
@@ -43,3 +47,31 @@ class LaOnsCode(SQLModel, table=True):
 
     ons_code: str = code("ONS GSS code as a DfE file gives it.", primary_key=True)
     la_code: str = code("The DfE LA number it belongs to.")
+
+
+class RefGdpDeflator(SQLModel, table=True):
+    __tablename__ = "ref_gdp_deflator"
+    __table_args__ = (
+        {
+            "comment": "One row per calendar year: HM Treasury's GDP deflator at market prices (December 2025 "
+            "update), calendar years only, as extracted by a secondary source; each row says where it comes from."
+        },
+    )
+
+    # autoincrement off: a year is a key, never a sequence PostgreSQL should hand out.
+    calendar_year: int = count(
+        "Calendar year, January to December (not a financial year).",
+        primary_key=True,
+        sa_column_kwargs={"autoincrement": False},
+    )
+    index_value: float | None = number("GDP deflator index for the year, base_year = 100.")
+    series: str | None = text("Name of the series: HM Treasury GDP deflator at market prices, December 2025 update.")
+    base_year: int | None = count("Calendar year whose index is 100 (2024): real terms are in that year's prices.")
+    period_basis: str | None = code("calendar_year: every index covers January to December, never April to March.")
+    source: str | None = text("The publication, in the secondary source's own words (its data_versions.csv).")
+    source_notes: str | None = text("The secondary source's notes on the file it read (its data_versions.csv).")
+    obtained_from: str | None = text(
+        "Where the values were copied from: the greenbook R package (MIT licence) at a commit; HM Treasury's "
+        "workbook is not held, so the values are not checked against it."
+    )
+    is_derived: bool | None = flag("True: a secondary source's extract of HM Treasury's figures, not the workbook.")
