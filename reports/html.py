@@ -275,9 +275,11 @@ _INDEX_COLUMNS: tuple[Column, ...] = (
     Column("ehc_plan_pct", "EHC plan %", "pct"),
     Column("ehc_plan_gap_la_pp", "EHC gap to its LAs (points)", "pp"),
     Column("ehc_plan_gap_england_pp", "EHC gap to England (points)", "pp"),
+    Column("ehc_plan_pct_rank", "EHC plan rank among MATs", "count"),
     Column("ehc_plan_pct_percentile", "EHC plan percentile among MATs", "index"),
     Column("sen_support_pct", "SEN support %", "pct"),
     Column("sen_support_gap_england_pp", "SEN support gap to England (points)", "pp"),
+    Column("sen_support_pct_rank", "SEN support rank among MATs", "count"),
     Column("sen_support_pct_percentile", "SEN support percentile among MATs", "index"),
     Column("membership_extract_date", "Membership as at", "text"),
 )

@@ -143,4 +143,7 @@ def test_the_index_lists_every_trust_once_and_links_only_the_reports_written(loa
     assert page_cells(page)["left_out"] and "81 months before the census day" in page
     largest = next(r for r in rows if r["trust_id"] == mats[0]["trust_id"])
     assert float(largest["ehc_plan_pct_percentile"]) >= 0 and largest["ehc_plan_gap_england_pp"] != ""
+    ranked = [r for r in rows if r["ehc_plan_pct_rank"]]
+    assert {int(r["ehc_plan_pct_rank"]) for r in ranked} <= set(range(1, len(ranked) + 1))
+    assert min(int(r["ehc_plan_pct_rank"]) for r in ranked) == 1
     assert '<input id="search"' in page and "<script>" in page
