@@ -78,7 +78,10 @@ def test_demo_loads_the_samples_then_changes_nothing_on_a_second_run(
     assert count_rows(warehouse, "fct_school_census") == census_rows
     assert count_rows(warehouse, "etl_load", "WHERE status = 'loaded'") == files
     report = sendflow_env.reports_dir / f"trust-{DEMO_TRUST_ID}" / f"trust-{DEMO_TRUST_ID}-2018-19.html"
-    assert "The SEND report of a real trust, Montsaye Community Learning Partnership" in second
+    assert (
+        "The SEND report of a real trust, PATHFINDER SCHOOLS (members as in GIAS's trust links of 3 April 2017"
+        in second
+    )
     assert str(report) in second and report.is_file()
     page = report.read_text(encoding="utf-8")
     assert "membership as at 3 April 2017 (GIAS group links), 21 months before the census day" in page
