@@ -240,7 +240,11 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
             print(f"sendflow report: skipped trust {trust_id}: {why}", file=sys.stderr)
         if not written.reports:
             year = f" in {args.academic_year}" if args.academic_year else ""
-            print(f"sendflow report: no trust has a school census loaded{year}", file=sys.stderr)
+            print(
+                f"sendflow report: no trust has a school census loaded{year} with membership recent enough to report "
+                f"(the index lists every trust and why its years are left out: {written.index})",
+                file=sys.stderr,
+            )
             return EXIT_FILE_PROBLEM
         print(f"wrote {len(written.reports)} trust report(s); index: {written.index}")
         return EXIT_OK
