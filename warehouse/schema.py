@@ -127,7 +127,9 @@ def _create_views(session: Session, warehouse: Warehouse) -> None:
             for column, description in VIEW_COLUMNS.get(view.name, {}).items():
                 session.execute(f"COMMENT ON COLUMN {view.name}.{column} IS {_literal(description)}")
         else:
-            statement = f"CREATE VIEW {view.name} AS {view.sql}"
+            # SQLite keeps the statement as given but for trailing space: compare it as stored, or every start
+            # would rewrite the views, a schema write that collides with a concurrent flow's.
+            statement = f"CREATE VIEW {view.name} AS {view.sql.strip()}"
             current = session.rows(f"SELECT sql FROM sqlite_master WHERE type = 'view' AND name = '{view.name}'")
             if not current or current[0][0] != statement:
                 session.execute(f"DROP VIEW IF EXISTS {view.name}")

@@ -66,6 +66,36 @@ def test_schema_exists_on_both_backends_and_seeding_is_idempotent(backend_contex
     assert count_rows(warehouse, "la_successor") == la_successors().height
 
 
+def test_a_second_start_writes_nothing_on_sqlite(context: Context) -> None:
+    """Every flow run starts with ensure_schema: on SQLite a rewrite of the views there is a schema write, which
+    fails ('database is locked') beside a concurrent flow's. Once the schema is current it must write nothing:
+    neither the schema (schema_version) nor any row (data_version moves when another connection commits). Read
+    through the warehouse's own driver: two SQLite libraries in one process do not see each other's commits."""
+    warehouse = context.warehouse
+
+    def schema_version() -> int:
+        with warehouse.session() as session:
+            return int(session.rows("PRAGMA schema_version")[0][0])
+
+    watcher = warehouse.session()
+
+    def data_version() -> int:
+        version = int(watcher.rows("PRAGMA data_version")[0][0])
+        watcher.rollback()  # end the read, or the next one sees the same snapshot
+        return version
+
+    try:
+        before = (schema_version(), data_version())
+        ensure_schema(warehouse)
+        assert (schema_version(), data_version()) == before
+        with warehouse.session() as session:  # the check can fail: a re-seed is a write it sees
+            session.execute("DELETE FROM la_successor")
+        ensure_schema(warehouse)
+        assert data_version() != before[1]
+    finally:
+        watcher.close()
+
+
 def test_reorganised_authorities_point_at_their_successors(context: Context) -> None:
     rows = ledger.query(
         context.warehouse,
