@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import date
 
 import polars as pl
 
@@ -17,7 +16,9 @@ from sendflow.core.vocabulary import NEED_CODES, SYNTHETIC_MARK
 from sendflow.reports.model import TrustData
 from sendflow.reports.peers import peer_rates, trust_years
 from sendflow.transforms.common import normalise_academic_year
+from sendflow.warehouse import models
 from sendflow.warehouse.connection import Warehouse
+from sendflow.warehouse.frames import from_arrow
 from sendflow.warehouse.ledger import query
 
 SYNTHETIC_NOTE = (
@@ -55,11 +56,9 @@ def valid_at(alias: str, day: str) -> str:
     return f"{alias}.valid_from <= {day} AND ({alias}.valid_to IS NULL OR {alias}.valid_to > {day})"
 
 
-def read_trust_years(
-    warehouse: Warehouse, max_age_months: int = DEFAULT_MAX_AGE, trust_id: str | None = None
-) -> pl.DataFrame:
-    """Every trust's years with a census (or one trust's), as `peers.trust_years` states them. A trust's own
-    report still needs every trust of its years, for its standing among them."""
+def read_trust_years(warehouse: Warehouse, max_age_months: int = DEFAULT_MAX_AGE) -> pl.DataFrame:
+    """Every trust's years with a census, as `peers.trust_years` states them. A trust's own report still
+    needs every trust of its years, for its standing among them."""
     frame = query(
         warehouse,
         "SELECT s.*, t.trust_type FROM v_trust_send_summary s LEFT JOIN dim_trust t ON t.trust_id = s.trust_id "
@@ -74,19 +73,20 @@ def read_trust_years(
         else extract.cast(pl.Date),
         pl.col("membership_age_months").cast(pl.Int64),
     )
-    years = trust_years(frame, max_age_months)
-    return years if trust_id is None else years.filter(pl.col("trust_id") == trust_id)
+    return trust_years(frame, max_age_months)
 
 
-def reportable_trusts(
-    warehouse: Warehouse, academic_year: str | None = None, max_age_months: int = DEFAULT_MAX_AGE
-) -> list[str]:
-    """Trusts with at least one school in a loaded census whose membership is recent enough to report (in
-    that year, if given)."""
-    years = read_trust_years(warehouse, max_age_months).filter(pl.col("left_out_reason").is_null())
-    if academic_year:
-        years = years.filter(pl.col("academic_year") == normalise_academic_year(academic_year))
-    return sorted(years["trust_id"].unique().to_list())
+def reportable_trusts(warehouse: Warehouse, academic_year: str | None = None) -> list[str]:
+    """Trusts with at least one school in a loaded census (in that year, if given), whether or not their
+    membership is recent enough to report: a load may change what their report says, or whether it can be
+    written at all (refresh-marts then skips it with the reason)."""
+    where = f"WHERE academic_year = {warehouse.param()}" if academic_year else ""
+    frame = query(
+        warehouse,
+        f"SELECT DISTINCT trust_id FROM v_trust_send_summary {where} ORDER BY trust_id",
+        [normalise_academic_year(academic_year)] if academic_year else [],
+    )
+    return [str(t) for t in frame["trust_id"].to_list()] if frame.height else []
 
 
 def load_trust_data(
@@ -98,7 +98,10 @@ def load_trust_data(
 ) -> TrustData:
     """Everything the report shows for the trust and year (default: its latest reported year). `years` is
     `read_trust_years` of the whole warehouse, when the caller writes many reports and has read it once."""
-    trust = query(warehouse, f"SELECT * FROM dim_trust WHERE trust_id = {warehouse.param()}", [trust_id])
+    trust = from_arrow(
+        query(warehouse, f"SELECT * FROM dim_trust WHERE trust_id = {warehouse.param()}", [trust_id]).to_arrow(),
+        models.metadata.tables["dim_trust"],
+    )  # typed as the model says: SQLite gives dates as text
     if trust.is_empty():
         raise ReportError(f"unknown trust {trust_id!r}: no such trust_id in dim_trust (a GIAS Group UID)")
     every_trust = years if years is not None else read_trust_years(warehouse, max_age_months)
@@ -176,15 +179,8 @@ def load_trust_data(
         peers=peer_rates(every_trust, year),
         unmatched=_unmatched(warehouse, trust_id, year),
         trust_status=row.get("trust_status"),
-        closed_date=_as_date(row.get("closed_date")),
+        closed_date=row.get("closed_date"),
     )
-
-
-def _as_date(value: object) -> date | None:
-    """A date column as either backend returns it (SQLite: ISO text)."""
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
 
 
 def _unmatched(warehouse: Warehouse, trust_id: str, year: str) -> pl.DataFrame:

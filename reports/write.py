@@ -132,6 +132,7 @@ def write_trust_reports(
     academic_year: str | None,
     reports_dir: Path,
     options: ReportOptions,
+    years: pl.DataFrame | None = None,
 ) -> list[TrustOutcome]:
     """Each trust's report in its own folder under `reports_dir` (`trust_report_dir`), in the order given (once).
 
@@ -139,8 +140,9 @@ def write_trust_reports(
     matplotlib drawing, which holds the GIL, so threads would not help. Workers are spawned, not forked: the
     caller may be a Prefect flow with threads running."""
     trust_ids = list(dict.fromkeys(trust_id.strip() for trust_id in trust_ids))
-    # Read once for all: each report places its trust among every trust of its year.
-    years = read_trust_years(warehouse, options.max_membership_age_months)
+    # Read once for all (or given by a caller that has): each report places its trust among every trust of its year.
+    if years is None:
+        years = read_trust_years(warehouse, options.max_membership_age_months)
     one = partial(_write_in_folder, warehouse.url, academic_year, Path(reports_dir), options, years)
     processes = min(options.workers or os.cpu_count() or 1, len(trust_ids) // MIN_TRUSTS_PER_PROCESS)
     if processes <= 1:
@@ -175,13 +177,14 @@ def write_all_trust_reports(
     """One report per trust with a reported year (for the year, if given), single-academy trusts excepted
     (listed, reported on request with --trust), and an index page of every trust: linked, searchable,
     sortable, with each year left out and why."""
-    years = read_trust_years(warehouse, options.max_membership_age_months)
+    every_year = read_trust_years(warehouse, options.max_membership_age_months)
+    years = every_year
     if academic_year:
         years = years.filter(pl.col("academic_year") == normalise_academic_year(academic_year))
     reported = years.filter(pl.col("left_out_reason").is_null())
     on_request = reported.filter(pl.col("trust_type") == TrustType.SINGLE_ACADEMY.value)["trust_id"].unique().to_list()
     trust_ids = sorted(set(reported["trust_id"].to_list()) - set(on_request))
-    outcomes = write_trust_reports(warehouse, trust_ids, academic_year, out_dir, options)
+    outcomes = write_trust_reports(warehouse, trust_ids, academic_year, out_dir, options, every_year)
     written = {o.trust_id: o for o in outcomes if o.files is not None}
     hrefs = {
         trust_id: o.files.html.relative_to(out_dir).as_posix() for trust_id, o in written.items() if o.files is not None
